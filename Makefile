@@ -1,0 +1,62 @@
+# vcts — conformance kit for VirtRigaud providers.
+# `make conformance` runs the suite against the reference file provider; `make test` runs the tests.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+REPORTS   ?= $(CURDIR)/reports
+PROFILE   ?= all
+TARGET    ?= process
+IMAGE     ?= vcts/provider-file:dev
+VCTS_IMAGE ?= vcts/vcts:dev
+# Tools are pinned in tools/go.mod (buf in tools/buf/go.mod) and run outside the workspace.
+TOOL      := GOWORK=off $(GO) tool -modfile=$(CURDIR)/tools/go.mod
+BUF       := GOWORK=off $(GO) tool -modfile=$(CURDIR)/tools/buf/go.mod buf
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/vctsio/vcts/internal/version.Version=$(VERSION)
+
+export CGO_ENABLED ?= 0
+
+.PHONY: build
+build: ## Build every binary into bin/
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./providers/file/cmd/provider-file $(wildcard ./cmd/*)
+
+.PHONY: test
+test: ## Unit, integration and conformance tests (race detector on)
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+.PHONY: conformance
+conformance: build ## Run all profiles against the file provider (TARGET=process|container)
+	$(BIN)/vcts run --target $(TARGET) --profile $(PROFILE) --report-dir $(REPORTS)
+
+.PHONY: proto
+proto: ## Regenerate Go code from proto/ (pinned generators)
+	$(BUF) generate
+	$(BUF) lint
+
+.PHONY: proto-check
+proto-check: proto ## Fail when the committed generated code is stale
+	git diff --exit-code -- proto/gen
+
+.PHONY: lint
+lint: ## go vet, buf lint, actionlint
+	$(GO) vet ./...
+	$(BUF) lint
+	$(TOOL) actionlint
+
+.PHONY: run
+run: build ## Run the file provider locally (plaintext, storage in .cache/vms)
+	mkdir -p .cache/vms
+	VIRTRIGAUD_PROVIDER_INSECURE=true PROVIDER_STORAGE_DIR=$(CURDIR)/.cache/vms \
+		$(BIN)/provider-file --grpc-addr 127.0.0.1:9443 --http-addr 127.0.0.1:8080
+
+.PHONY: docker-build
+docker-build: ## Build the provider image (FROM scratch)
+	docker build -f providers/file/Dockerfile -t $(IMAGE) .
+
+.PHONY: help
+help:
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "%-16s %s\n", $$1, $$2}'

@@ -1,0 +1,120 @@
+// Package driver is the suite's single view of a provider: a small interface in the words of
+// the domain (VMs, power, snapshots, clones), with one implementation per provider API
+// ("dialect"). The step definitions only ever talk to a Driver, so the same feature files run
+// against every dialect.
+package driver
+
+import (
+	"context"
+)
+
+// PowerOp is a requested power transition. The numeric values are those of the wire protocol,
+// so out-of-range values can be sent on purpose by negative scenarios.
+type PowerOp int32
+
+const (
+	PowerUnspecified      PowerOp = 0
+	PowerOn               PowerOp = 1
+	PowerOff              PowerOp = 2
+	PowerReboot           PowerOp = 3
+	PowerShutdownGraceful PowerOp = 4
+)
+
+// Power states as the manager understands them. Drivers normalise their dialect's states to
+// these where an exact mapping exists and pass anything else through unchanged.
+const (
+	StateOn  = "On"
+	StateOff = "Off"
+)
+
+// Spec is the hardware the suite asks for. Extra payloads come from configuration so that a
+// provider that needs, say, a template name or a network can be certified.
+type Spec struct {
+	CPU       int32
+	MemoryMiB int64
+	Image     string
+	DiskGiB   int32
+	// Optional raw JSON for the wire dialect's image_json / networks_json / placement_json.
+	// Empty means "derive from Image" (image) or "send nothing" (networks, placement).
+	ImageJSON     string
+	NetworksJSON  string
+	PlacementJSON string
+}
+
+// VM is what a provider reports about one VM, in one view (Describe or ListVMs).
+type VM struct {
+	ID    string
+	Name  string
+	Power string
+	// CPU and MemoryMiB are zero when the view does not report them; HasHardware tells.
+	CPU         int32
+	MemoryMiB   int64
+	HasHardware bool
+}
+
+// Description is the answer of Describe. Exists is false (with no error) for an unknown id.
+type Description struct {
+	Exists bool
+	VM
+}
+
+// Capabilities is what the provider says it offers, read on the wire.
+type Capabilities struct {
+	Snapshots bool
+	Clones    bool
+	// Raw is a printable form of the provider's own answer, for reports.
+	Raw string
+}
+
+// Feature names something a dialect can or cannot express. Feature files tag scenarios
+// with @needs-<feature>; a scenario whose feature the dialect lacks is skipped with a reason.
+type Feature string
+
+const (
+	// FeatureRawPayload: the dialect can send hand-made JSON payloads (malformed class JSON,
+	// producer shapes).
+	FeatureRawPayload Feature = "raw-payload"
+	// FeatureTasks: mutating calls may return task references that are polled.
+	FeatureTasks Feature = "tasks"
+	// FeatureValidate: the dialect has a Validate call.
+	FeatureValidate Feature = "validate"
+	// FeatureGracefulShutdown: the dialect has a graceful-shutdown power operation.
+	FeatureGracefulShutdown Feature = "graceful-shutdown"
+	// FeatureSnapshotRevert and FeatureSnapshotDelete: the dialect can revert to and delete
+	// snapshots.
+	FeatureSnapshotRevert Feature = "snapshot-revert"
+	FeatureSnapshotDelete Feature = "snapshot-delete"
+	// FeatureCloneOverride: clone accepts a hardware override.
+	FeatureCloneOverride Feature = "clone-override"
+	// FeatureListHardware: ListVMs reports CPU and memory.
+	FeatureListHardware Feature = "list-hardware"
+	// FeatureDescribeExists: Describe answers exists=false for unknown ids (instead of NotFound).
+	FeatureDescribeExists Feature = "describe-exists"
+)
+
+// Driver is one dialect's client. Every method returns the gRPC status error of the provider
+// unchanged (status.Code(err) must stay meaningful). Methods that start a task wait for it
+// (the wait is bounded by ctx) and report a task failure as an error.
+type Driver interface {
+	// Dialect is the dialect's name, e.g. "v1" or "tutorial".
+	Dialect() string
+	// Supports reports whether the dialect can express a feature, and if not, why.
+	Supports(f Feature) (ok bool, reason string)
+
+	Capabilities(ctx context.Context) (Capabilities, error)
+	Validate(ctx context.Context) (ok bool, message string, err error)
+
+	Create(ctx context.Context, name string, spec Spec) (id string, err error)
+	Describe(ctx context.Context, id string) (Description, error)
+	List(ctx context.Context) ([]VM, error)
+	Power(ctx context.Context, id string, op PowerOp) error
+	Reconfigure(ctx context.Context, id string, spec Spec) error
+	Delete(ctx context.Context, id string) error
+
+	SnapshotCreate(ctx context.Context, vmID, name string) (snapshotID string, err error)
+	SnapshotRevert(ctx context.Context, vmID, snapshotID string) error
+	SnapshotDelete(ctx context.Context, vmID, snapshotID string) error
+
+	// Clone copies source to a VM named target; override, when non-nil, replaces CPU/memory.
+	Clone(ctx context.Context, sourceID, target string, override *Spec) (id string, err error)
+}
