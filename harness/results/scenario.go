@@ -42,13 +42,31 @@ type Scenario struct {
 type Collector struct {
 	mu        sync.Mutex
 	scenarios []Scenario
+	// notifyMu serialises listeners so they see scenarios one at a time, in recording order,
+	// without holding mu (a listener may call Scenarios).
+	notifyMu  sync.Mutex
+	listeners []func(Scenario)
 }
 
-// Add records one scenario result.
+// Add records one scenario result and tells the listeners.
 func (c *Collector) Add(s Scenario) {
+	c.notifyMu.Lock()
+	defer c.notifyMu.Unlock()
+	c.mu.Lock()
+	c.scenarios = append(c.scenarios, s)
+	listeners := append(([]func(Scenario))(nil), c.listeners...)
+	c.mu.Unlock()
+	for _, fn := range listeners {
+		fn(s)
+	}
+}
+
+// OnAdd registers fn to be called with every scenario recorded from now on (the live
+// progress of the CLI). Calls never overlap.
+func (c *Collector) OnAdd(fn func(Scenario)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.scenarios = append(c.scenarios, s)
+	c.listeners = append(c.listeners, fn)
 }
 
 // Scenarios returns a copy of everything recorded so far, in recording order.

@@ -1,0 +1,150 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/vctsio/vcts/harness/results"
+)
+
+// WriteMarkdown renders a summary for $GITHUB_STEP_SUMMARY (GitHub-flavoured Markdown).
+func WriteMarkdown(w io.Writer, r *results.Report) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s vcts conformance: **%s** — %s\n\n", VerdictIcon(r.Verdict), r.Verdict, mdText(providerTitle(r)))
+	fmt.Fprintf(&b, "%s\n\n", mdText(Headline(r)))
+	b.WriteString("| Profile | Verdict | Passed | Failed | Skipped | Known-failing | Note |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---|\n")
+	for _, p := range r.Profiles {
+		fmt.Fprintf(&b, "| %s | %s %s | %d | %d | %d | %d | %s |\n", p.Name, VerdictIcon(p.Verdict), p.Verdict,
+			p.Passed, p.Failed+p.Stale, p.Skipped, p.KnownFailing, mdCell(p.Reason))
+	}
+	if len(r.Problems) > 0 {
+		b.WriteString("\n### Run problems\n\n")
+		for _, p := range r.Problems {
+			fmt.Fprintf(&b, "- ❌ %s\n", mdText(p))
+		}
+	}
+	section := func(title string, match func(results.Status) bool) {
+		var rows []results.Requirement
+		for _, q := range r.Requirements {
+			if match(q.Status) {
+				rows = append(rows, q)
+			}
+		}
+		if len(rows) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n### %s\n\n| | Requirement | Rule | Reason |\n|---|---|---|---|\n", title)
+		for _, q := range rows {
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", StatusIcon(q.Status), q.ID, mdCell(q.Rule), mdCell(q.Reason))
+		}
+	}
+	section("Failures", func(s results.Status) bool { return s == results.Failed || s == results.StaleKnownFailing })
+	section("Known failing", func(s results.Status) bool { return s == results.KnownFailing })
+	section("Skipped", func(s results.Status) bool { return s == results.Skipped })
+
+	b.WriteString("\n<details><summary>All requirements</summary>\n\n| | Requirement | Profile | Rule | Duration |\n|---|---|---|---|---:|\n")
+	for _, q := range r.Requirements {
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", StatusIcon(q.Status), q.ID, q.Profile, mdCell(q.Rule), q.Duration.Round(time.Millisecond))
+	}
+	b.WriteString("\n</details>\n\n")
+	fmt.Fprintf(&b, "<sub>vcts %s · spec %s · dialect %s · target %s · run %s · %s</sub>\n",
+		mdText(r.Suite.Version), mdText(r.Suite.SpecVersion), mdText(r.Provider.Dialect), mdText(r.Target.Kind), mdText(r.RunID), r.Duration().Round(time.Millisecond))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdCell makes text safe inside a table cell: one line, no column breaks, no HTML.
+func mdCell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = mdText(s)
+	s = strings.ReplaceAll(s, "|", `\|`)
+	if len(s) > 300 {
+		s = s[:297] + "..."
+	}
+	return s
+}
+
+// mdText neutralises Markdown and HTML that provider messages might carry.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", "&lt;", ">", "&gt;", "&", "&amp;", "#", `\#`,
+)
+
+func mdText(s string) string { return mdEscaper.Replace(s) }
+
+func providerTitle(r *results.Report) string {
+	name := r.Provider.Name
+	if name == "" {
+		name = r.Provider.Endpoint
+	}
+	return fmt.Sprintf("%s (%s dialect, %s target)", name, r.Provider.Dialect, r.Target.Kind)
+}
+
+// Headline is the one-sentence conclusion of a run, shared by the console, Markdown and
+// HTML renderings so they never disagree.
+func Headline(r *results.Report) string {
+	switch r.Verdict {
+	case results.VerdictPass:
+		return "🎉 All tests passed! Provider is conformant."
+	case results.VerdictPartial:
+		var skipped, known int
+		for _, p := range r.Profiles {
+			if p.Verdict == results.VerdictSkip {
+				continue
+			}
+			skipped += p.Skipped
+			known += p.KnownFailing
+		}
+		var parts []string
+		if skipped > 0 {
+			parts = append(parts, fmt.Sprintf("%d scenario(s) skipped", skipped))
+		}
+		if known > 0 {
+			parts = append(parts, fmt.Sprintf("%d failing as listed in the known-failing file", known))
+		}
+		return "⚠️ Partially conformant: nothing failed unexpectedly, but " + strings.Join(parts, " and ") + ". Not a full pass."
+	}
+	var failed, stale int
+	for _, p := range r.Profiles {
+		failed += p.Failed
+		stale += p.Stale
+	}
+	var parts []string
+	if failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d scenario(s) failed", failed))
+	}
+	if stale > 0 {
+		parts = append(parts, fmt.Sprintf("%d known-failing requirement(s) passed: configuration is stale", stale))
+	}
+	parts = append(parts, r.Problems...)
+	return "❌ Not conformant: " + strings.Join(parts, "; ") + "."
+}
+
+// VerdictIcon is the emoji of a verdict.
+func VerdictIcon(v results.Verdict) string {
+	switch v {
+	case results.VerdictPass:
+		return "✅"
+	case results.VerdictPartial:
+		return "⚠️"
+	case results.VerdictFail:
+		return "❌"
+	}
+	return "⏭"
+}
+
+// StatusIcon is the emoji of a requirement or scenario status.
+func StatusIcon(s results.Status) string {
+	switch s {
+	case results.Passed:
+		return "✅"
+	case results.Failed, results.StaleKnownFailing:
+		return "❌"
+	case results.KnownFailing:
+		return "⚠️"
+	}
+	return "⏭"
+}

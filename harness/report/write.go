@@ -1,0 +1,73 @@
+// Package report renders a conformance run for people and machines: JUnit XML, cucumber
+// JSON, an HTML page, a Markdown summary, results.json, an SVG badge and a catalog entry.
+// Every renderer reads only a *results.Report (a parsed results.json), so `vcts report`
+// re-renders exactly what the run wrote.
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/vctsio/vcts/harness/catalog"
+	"github.com/vctsio/vcts/harness/results"
+)
+
+// File names inside the report directory.
+const (
+	ResultsFile  = "results.json"
+	JUnitFile    = "junit.xml"
+	CucumberFile = "cucumber.json"
+	HTMLFile     = "report.html"
+	SummaryFile  = "summary.md"
+	BadgeFile    = "badge.svg"
+	CatalogFile  = "catalog.yaml"
+)
+
+// WriteAll writes every report into dir (created if missing) and returns the paths
+// written. cucumber is godog's cucumber JSON of the run; nil skips that file (a re-render
+// from results.json has none). Each file is replaced atomically.
+func WriteAll(dir string, r *results.Report, cucumber []byte) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	type render struct {
+		name string
+		fn   func() ([]byte, error)
+	}
+	renders := []render{
+		{ResultsFile, r.Marshal},
+		{JUnitFile, buffer(func(b *bytes.Buffer) error { return WriteJUnit(b, r) })},
+		{HTMLFile, buffer(func(b *bytes.Buffer) error { return WriteHTML(b, r) })},
+		{SummaryFile, buffer(func(b *bytes.Buffer) error { return WriteMarkdown(b, r) })},
+		{BadgeFile, func() ([]byte, error) { return Badge(r), nil }},
+		{CatalogFile, func() ([]byte, error) { return catalog.MarshalYAML(catalog.FromReport(r)) }},
+	}
+	if cucumber != nil {
+		renders = append(renders, render{CucumberFile, func() ([]byte, error) { return cucumber, nil }})
+	}
+	var written []string
+	for _, rd := range renders {
+		data, err := rd.fn()
+		if err != nil {
+			return written, fmt.Errorf("render %s: %w", rd.name, err)
+		}
+		path := filepath.Join(dir, rd.name)
+		if err := results.WriteFileAtomic(path, data); err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	return written, nil
+}
+
+func buffer(fn func(*bytes.Buffer) error) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		var b bytes.Buffer
+		if err := fn(&b); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
+	}
+}

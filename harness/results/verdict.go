@@ -1,0 +1,290 @@
+package results
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RequirementInfo describes one requirement of the specification (from the feature files).
+type RequirementInfo struct {
+	ID, Profile, Feature, Rule, Description string
+}
+
+// Plan is what the run set out to do, against which the recorded scenarios are judged.
+type Plan struct {
+	// Profiles are the selected profiles, in report order.
+	Profiles []string
+	// SkipReasons maps a selected profile that does not run to the reason why.
+	SkipReasons map[string]string
+	// KnownFailing lists requirement IDs that must fail.
+	KnownFailing []string
+	// Selected is how many scenarios the tag selection matched; negative means unknown.
+	Selected int
+}
+
+// StaleReason is the reason of a known-failing requirement that passed.
+const StaleReason = "listed as known-failing but passed: configuration is stale (remove it from the known-failing file)"
+
+// Evaluate derives requirement results, profile verdicts and the run verdict from the
+// recorded scenarios and stores them, with the scenarios, in r. Problems already in r
+// (set by the runner) make the run fail too.
+func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan) {
+	info := map[string]RequirementInfo{}
+	for _, q := range reqs {
+		info[q.ID] = q
+	}
+	known := map[string]bool{}
+	for _, id := range plan.KnownFailing {
+		known[id] = true
+	}
+	r.KnownFailing = append([]string(nil), plan.KnownFailing...)
+
+	scenarios = append([]Scenario(nil), scenarios...)
+	byReq := map[string][]int{}
+	var order []string
+	for i, s := range scenarios {
+		if _, seen := byReq[s.Requirement]; !seen {
+			order = append(order, s.Requirement)
+		}
+		byReq[s.Requirement] = append(byReq[s.Requirement], i)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return requirementLess(order[a], order[b]) })
+
+	r.Requirements = r.Requirements[:0]
+	for _, id := range order {
+		idx := byReq[id]
+		if known[id] {
+			applyKnownFailing(scenarios, idx)
+		}
+		q := info[id]
+		req := Requirement{ID: id, Profile: q.Profile, Feature: q.Feature, Rule: q.Rule, Description: q.Description, Scenarios: len(idx)}
+		if id == "" {
+			req.ID = "(untagged)"
+		}
+		if req.Profile == "" {
+			req.Profile = scenarios[idx[0]].Profile
+		}
+		if req.Feature == "" {
+			req.Feature = scenarios[idx[0]].Feature
+		}
+		if req.Rule == "" {
+			req.Rule = scenarios[idx[0]].Name
+		}
+		req.Status, req.Reason = aggregate(scenarios, idx)
+		for _, i := range idx {
+			req.Duration += scenarios[i].Duration
+		}
+		r.Requirements = append(r.Requirements, req)
+	}
+	r.Scenarios = scenarios
+
+	profiles := append([]string(nil), plan.Profiles...)
+	for _, s := range scenarios {
+		if !contains(profiles, s.Profile) {
+			profiles = append(profiles, s.Profile)
+		}
+	}
+	r.Profiles = r.Profiles[:0]
+	executed := 0
+	for _, name := range profiles {
+		p := Profile{Name: name}
+		for _, s := range scenarios {
+			if s.Profile != name {
+				continue
+			}
+			switch s.Status {
+			case Passed:
+				p.Passed++
+			case Failed:
+				p.Failed++
+			case Skipped:
+				p.Skipped++
+			case KnownFailing:
+				p.KnownFailing++
+			case StaleKnownFailing:
+				p.Stale++
+			}
+		}
+		executed += p.Passed + p.Failed + p.KnownFailing + p.Stale
+		p.Verdict, p.Reason = profileVerdict(p, plan.SkipReasons[name])
+		r.Profiles = append(r.Profiles, p)
+	}
+
+	if plan.Selected >= 0 && plan.Selected != len(scenarios) {
+		r.Problems = append(r.Problems, fmt.Sprintf("%d scenarios were selected but %d recorded a result", plan.Selected, len(scenarios)))
+	}
+	if executed == 0 {
+		if len(scenarios) == 0 {
+			r.Problems = append(r.Problems, "no scenario was selected: check --profile and --tags")
+		} else {
+			r.Problems = append(r.Problems, fmt.Sprintf("no scenario ran: all %d selected scenarios were skipped", len(scenarios)))
+		}
+	}
+	r.Verdict = runVerdict(r)
+}
+
+func applyKnownFailing(scenarios []Scenario, idx []int) {
+	failed := false
+	ran := false
+	for _, i := range idx {
+		switch scenarios[i].Status {
+		case Failed:
+			failed = true
+			ran = true
+		case Passed:
+			ran = true
+		}
+	}
+	for _, i := range idx {
+		s := &scenarios[i]
+		switch {
+		case failed && s.Status == Failed:
+			s.Status = KnownFailing
+		case !failed && ran && s.Status == Passed:
+			s.Status = StaleKnownFailing
+			s.Reason = StaleReason
+		}
+	}
+}
+
+// aggregate is a requirement's status: the worst of its scenarios, where a requirement
+// with some examples skipped and the rest passed still passes (the skip shows in its
+// profile's verdict).
+func aggregate(scenarios []Scenario, idx []int) (Status, string) {
+	count := map[Status]int{}
+	var reasons []string
+	addReason := func(s Scenario) {
+		msg := s.Reason
+		if len(idx) > 1 {
+			msg = s.Name + ": " + msg
+		}
+		if !contains(reasons, msg) {
+			reasons = append(reasons, msg)
+		}
+	}
+	for _, i := range idx {
+		count[scenarios[i].Status]++
+	}
+	for _, st := range []Status{StaleKnownFailing, Failed, KnownFailing, Skipped} {
+		if count[st] == 0 {
+			continue
+		}
+		for _, i := range idx {
+			if scenarios[i].Status == st {
+				addReason(scenarios[i])
+			}
+		}
+		if st == Skipped && count[Passed] > 0 {
+			return Passed, fmt.Sprintf("%d of %d examples skipped: %s", count[Skipped], len(idx), strings.Join(reasons, "; "))
+		}
+		return st, strings.Join(reasons, "; ")
+	}
+	return Passed, ""
+}
+
+func profileVerdict(p Profile, skipReason string) (Verdict, string) {
+	switch {
+	case skipReason != "":
+		return VerdictSkip, skipReason
+	case p.Failed+p.Stale > 0:
+		var parts []string
+		if p.Failed > 0 {
+			parts = append(parts, fmt.Sprintf("%d failed", p.Failed))
+		}
+		if p.Stale > 0 {
+			parts = append(parts, fmt.Sprintf("%d known-failing passed (stale configuration)", p.Stale))
+		}
+		return VerdictFail, strings.Join(parts, ", ")
+	case p.Skipped+p.KnownFailing > 0:
+		var parts []string
+		if p.Skipped > 0 {
+			parts = append(parts, fmt.Sprintf("%d skipped", p.Skipped))
+		}
+		if p.KnownFailing > 0 {
+			parts = append(parts, fmt.Sprintf("%d known-failing", p.KnownFailing))
+		}
+		return VerdictPartial, strings.Join(parts, ", ")
+	case p.Passed == 0:
+		return VerdictSkip, "no scenario of this profile was selected"
+	}
+	return VerdictPass, ""
+}
+
+func runVerdict(r *Report) Verdict {
+	if len(r.Problems) > 0 {
+		return VerdictFail
+	}
+	v := VerdictPass
+	for _, p := range r.Profiles {
+		switch p.Verdict {
+		case VerdictFail:
+			return VerdictFail
+		case VerdictPartial:
+			v = VerdictPartial
+		}
+	}
+	return v
+}
+
+// requirementLess orders IDs by profile prefix in spec order, then by number.
+func requirementLess(a, b string) bool {
+	pa, na := splitID(a)
+	pb, nb := splitID(b)
+	if pa != pb {
+		ra, rb := prefixRank(pa), prefixRank(pb)
+		if ra != rb {
+			return ra < rb
+		}
+		return pa < pb
+	}
+	if na != nb {
+		return na < nb
+	}
+	return a < b
+}
+
+func splitID(id string) (string, int) {
+	prefix, num, ok := strings.Cut(id, "-")
+	if !ok {
+		return id, 0
+	}
+	n := 0
+	for _, c := range num {
+		if c < '0' || c > '9' {
+			return prefix, n
+		}
+		n = n*10 + int(c-'0')
+	}
+	return prefix, n
+}
+
+func prefixRank(p string) int {
+	switch strings.ToUpper(p) {
+	case "CORE":
+		return 0
+	case "SNAP", "SNAPSHOT":
+		return 1
+	case "CLONE":
+		return 2
+	}
+	return 3
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Duration is the run's wall time.
+func (r *Report) Duration() time.Duration {
+	if r.FinishedAt.Before(r.StartedAt) {
+		return 0
+	}
+	return r.FinishedAt.Sub(r.StartedAt)
+}
