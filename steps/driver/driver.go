@@ -6,6 +6,8 @@ package driver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 )
 
 // PowerOp is a requested power transition. The numeric values are those of the wire protocol,
@@ -19,6 +21,23 @@ const (
 	PowerReboot           PowerOp = 3
 	PowerShutdownGraceful PowerOp = 4
 )
+
+// String names a power operation as the wire enum does, or by number when it has no name.
+func (op PowerOp) String() string {
+	switch op {
+	case PowerUnspecified:
+		return "UNSPECIFIED"
+	case PowerOn:
+		return "ON"
+	case PowerOff:
+		return "OFF"
+	case PowerReboot:
+		return "REBOOT"
+	case PowerShutdownGraceful:
+		return "SHUTDOWN_GRACEFUL"
+	}
+	return fmt.Sprintf("%d", int32(op))
+}
 
 // Power states as the manager understands them. Drivers normalise their dialect's states to
 // these where an exact mapping exists and pass anything else through unchanged.
@@ -92,6 +111,15 @@ const (
 	FeatureDescribeExists Feature = "describe-exists"
 )
 
+// Features lists every feature a scenario can need, in a stable order.
+func Features() []Feature {
+	return []Feature{
+		FeatureRawPayload, FeatureTasks, FeatureValidate, FeatureGracefulShutdown,
+		FeatureSnapshotRevert, FeatureSnapshotDelete, FeatureCloneOverride,
+		FeatureListHardware, FeatureDescribeExists,
+	}
+}
+
 // Driver is one dialect's client. Every method returns the gRPC status error of the provider
 // unchanged (status.Code(err) must stay meaningful). Methods that start a task wait for it
 // (the wait is bounded by ctx) and report a task failure as an error.
@@ -117,4 +145,35 @@ type Driver interface {
 
 	// Clone copies source to a VM named target; override, when non-nil, replaces CPU/memory.
 	Clone(ctx context.Context, sourceID, target string, override *Spec) (id string, err error)
+}
+
+// ErrNotExpressible is wrapped by the error of a method whose operation the dialect has no
+// call for. The steps never reach it for features a dialect reports unsupported; it exists
+// so that a misuse fails loudly instead of sending something else.
+var ErrNotExpressible = errors.New("not expressible in this dialect")
+
+// RawPayloads is implemented by dialects that carry hardware as JSON strings, so that the
+// suite can put the producer's exact payloads (and malformed ones) on the wire. A dialect
+// that reports FeatureRawPayload supported implements it.
+type RawPayloads interface {
+	// CreateRaw is Create with classJSON sent verbatim as the class.
+	CreateRaw(ctx context.Context, name string, spec Spec, classJSON string) (id string, err error)
+	// ReconfigureRaw sends desiredJSON verbatim as the desired state.
+	ReconfigureRaw(ctx context.Context, id, desiredJSON string) error
+	// CloneRaw is Clone with classJSON sent verbatim as the override.
+	CloneRaw(ctx context.Context, sourceID, target, classJSON string) (id string, err error)
+}
+
+// TaskState is one answer of a task-status query.
+type TaskState struct {
+	Done  bool
+	Error string
+}
+
+// Tasks is implemented by dialects whose mutating calls return task references. A dialect
+// that reports FeatureTasks supported implements it.
+type Tasks interface {
+	// TaskStatus asks about the task with the given id; withRef=false sends no task
+	// reference at all (the id is then ignored).
+	TaskStatus(ctx context.Context, id string, withRef bool) (TaskState, error)
 }

@@ -1,0 +1,87 @@
+# Requirement IDs are stable: an ID names one rule forever. A rule that is dropped keeps its ID
+# listed below, and the ID is never reassigned.
+# Retired IDs: none
+Feature: Clone profile
+  A provider that offers clones must pass the clone profile. The v1 protocol has no capability field
+  for clones, so the suite asks: a Clone with an empty source id answered Unimplemented means clones
+  are not offered, any other answer means they are. In the tutorial API the vm.clone capability says.
+  A clone is an independent VM: it starts as a copy of its source and then lives its own life.
+
+  @clone @CLONE-001
+  Scenario: Cloning a VM returns a target id different from the source id
+    Given a VM "source"
+    When I clone "source" to "copy"
+    Then "copy" has a non-empty id different from the id of "source"
+
+  @clone @CLONE-002
+  Scenario: A clone exists and is listed under its target name
+    Given a VM "source"
+    When I clone "source" to "copy"
+    Then the VM "copy" exists
+    And the VM list shows the VM "copy" under its name
+
+  @clone @CLONE-003
+  Scenario: A clone has the source's CPU and memory
+    Given a VM "source" with 3 CPUs and 3072 MiB of memory
+    When I clone "source" to "copy"
+    Then the VM "copy" has 3 CPUs and 3072 MiB of memory in every view
+
+  @clone @CLONE-004 @needs-clone-override
+  Scenario: A clone honours a CPU and memory override and leaves the source as it was
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    When I clone "source" to "copy" with 4 CPUs and 8192 MiB of memory
+    Then the VM "copy" has 4 CPUs and 8192 MiB of memory in every view
+    And the VM "source" has 2 CPUs and 2048 MiB of memory in every view
+
+  @clone @CLONE-005 @needs-clone-override @needs-raw-payload
+  Scenario Outline: A clone reads its override from the producer's CRD camelCase JSON with quantity strings
+    VirtRigaud's manager sends the clone class as the Kubernetes resource has it: camelCase keys and
+    memory as a quantity string.
+
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    When I clone "source" to "copy" with the class JSON '<class>'
+    Then the VM "copy" has <cpu> CPUs and <memory> MiB of memory in every view
+
+    Examples:
+      | class                       | cpu | memory |
+      | {"cpu":4,"memory":"8Gi"}    | 4   | 8192   |
+      | {"cpu":3,"memory":"1536Mi"} | 3   | 1536   |
+
+  @clone @CLONE-006
+  Scenario: Reconfiguring the source leaves the clone as it was
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    And I clone "source" to "copy"
+    When I reconfigure the VM "source" to 4 CPUs and 4096 MiB of memory
+    Then the VM "copy" has 2 CPUs and 2048 MiB of memory in every view
+
+  @clone @CLONE-007
+  Scenario: Deleting the source leaves the clone as it was
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    And I clone "source" to "copy"
+    When I delete the VM "source"
+    Then the VM "copy" exists
+    And the VM "copy" has 2 CPUs and 2048 MiB of memory in every view
+
+  @clone @CLONE-008
+  Scenario: Deleting the clone leaves the source as it was
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    And I clone "source" to "copy"
+    When I delete the VM "copy"
+    Then the VM "source" exists
+    And the VM "source" has 2 CPUs and 2048 MiB of memory in every view
+
+  @clone @CLONE-009
+  Scenario: Cloning an unknown VM answers NotFound
+    When I try to clone a VM with an unknown id
+    Then the provider answers NotFound
+
+  @clone @CLONE-010
+  Scenario: Cloning a VM with an empty source id is rejected as invalid
+    When I try to clone a VM with an empty id
+    Then the provider answers InvalidArgument
+
+  @clone @CLONE-011
+  Scenario: Cloning to an empty target name is rejected as invalid
+    Given a VM "source"
+    When I try to clone "source" to an empty name
+    Then the provider answers InvalidArgument

@@ -1,0 +1,339 @@
+# Requirement IDs are stable: an ID names one rule forever. A rule that is dropped keeps its ID
+# listed below, and the ID is never reassigned.
+# Retired IDs: none
+#
+# N is the configured idempotency count (default 3); P is the configured number of parallel creates
+# (default 8). "Every view" means Describe and the VM list: a view that reports a value must report the
+# value that was written.
+Feature: Core profile
+  Every provider must pass the core profile: it reports its capabilities, runs the VM lifecycle
+  (create, describe, list, power, reconfigure, delete), gives client mistakes a precise gRPC code,
+  tolerates repeated and concurrent calls, finishes its tasks and survives bad requests.
+
+  @core @CORE-001
+  Scenario: The provider reports its capabilities, the same ones every time
+    The runner selects the snapshot and clone profiles from this answer, so it must be stable.
+
+    When I ask the provider for its capabilities
+    Then the provider reports the same capabilities when asked again
+
+  @core @CORE-002 @needs-validate
+  Scenario: A healthy provider validates its configuration as ok
+    When I ask the provider to validate its configuration
+    Then the provider reports its configuration as ok
+
+  @core @CORE-003
+  Scenario: Creating a VM with a name and a class returns a non-empty id
+    When I create a VM with 2 CPUs and 2048 MiB of memory
+    Then the provider returns a non-empty VM id
+
+  @core @CORE-004
+  Scenario: A created VM exists for Describe right after the create finished
+    Given a VM
+    Then the VM exists
+
+  @core @CORE-005
+  Scenario: A created VM is listed with its id under its requested name
+    Given a VM
+    Then the VM list shows the VM under its name
+
+  @core @CORE-006 @needs-list-hardware
+  Scenario: The VM list shows the CPU and memory a VM was created with
+    A provider that reads other keys than the producer's (for example cpus or memory) silently
+    creates the wrong hardware: that is a failure.
+
+    When I create a VM with 3 CPUs and 3072 MiB of memory
+    Then the VM list shows the VM with 3 CPUs and 3072 MiB of memory
+
+  @core @CORE-007
+  Scenario: Every view that reports hardware shows the CPU and memory a VM was created with
+    At least one view must report CPU and memory, and no view may contradict another.
+
+    When I create a VM with 3 CPUs and 3072 MiB of memory
+    Then the VM has 3 CPUs and 3072 MiB of memory in every view
+
+  @core @CORE-008 @needs-raw-payload
+  Scenario: Create reads CPU and memory from the producer's class JSON
+    VirtRigaud's manager sends the class with Go field-name keys and no JSON tags.
+
+    When I create a VM with the class JSON:
+      """
+      {"CPU":3,"MemoryMiB":3072}
+      """
+    Then the VM has 3 CPUs and 3072 MiB of memory in every view
+
+  @core @CORE-009
+  Scenario: A new VM reports a power state the manager understands, the same in every view
+    The manager understands On and Off.
+
+    Given a VM
+    Then the VM is On or Off in every view
+
+  @core @CORE-010
+  Scenario: Create is idempotent by name: repeating it returns the same id and creates nothing new
+    Given a VM
+    When I send the same create request N times
+    Then every repetition succeeds
+    And every repetition returns the VM's id
+    And the VM list shows exactly one VM under the VM's name
+
+  @core @CORE-011
+  Scenario: Identical creates racing each other yield one VM
+    The manager retries creates; two retries may overlap.
+
+    When P identical create requests race each other
+    Then every repetition succeeds
+    And every repetition returns the VM's id
+    And the VM list shows exactly one VM under the VM's name
+
+  @core @CORE-012
+  Scenario: Concurrent creates of distinct VMs all succeed and all appear in the VM list
+    When I create P VMs with distinct names in parallel
+    Then every create returns its own VM id
+    And the VM list shows all of them under their names
+
+  @core @CORE-013
+  Scenario: Create without a name is rejected as invalid
+    When I try to create a VM without a name
+    Then the provider answers InvalidArgument
+
+  @core @CORE-014 @needs-raw-payload
+  Scenario Outline: Create with malformed class JSON is rejected as invalid
+    When I try to create a VM with the class JSON '<class>'
+    Then the provider answers InvalidArgument
+
+    Examples:
+      | class                            |
+      | {"CPU":2,"MemoryMiB":            |
+      | not json                         |
+      | {"CPU":"two","MemoryMiB":2048}   |
+      | [2,2048]                         |
+
+  @core @CORE-015
+  Scenario Outline: Create with a non-positive CPU count or memory size is rejected as invalid
+    When I try to create a VM with <cpu> CPUs and <memory> MiB of memory
+    Then the provider answers InvalidArgument
+
+    Examples:
+      | cpu | memory |
+      | 0   | 2048   |
+      | -1  | 2048   |
+      | 2   | 0      |
+      | 2   | -512   |
+
+  @core @CORE-016 @needs-describe-exists
+  Scenario: Describe of an unknown VM answers that it does not exist, without an error
+    The manager relies on exists=false to notice that a VM disappeared.
+
+    When I describe a VM with an unknown id
+    Then the provider answers that the VM does not exist
+
+  @core @CORE-017
+  Scenario Outline: Every call that takes a VM id rejects an empty id as invalid
+    When I try to <action> a VM with an empty id
+    Then the provider answers InvalidArgument
+
+    Examples:
+      | action      |
+      | describe    |
+      | power on    |
+      | power off   |
+      | reconfigure |
+      | delete      |
+
+  @core @CORE-018
+  Scenario: Powering a VM on leaves it On in every view
+    Given a stopped VM
+    When I power the VM on
+    Then the VM is On in every view
+
+  @core @CORE-019
+  Scenario: Powering a VM off leaves it Off in every view
+    Given a running VM
+    When I power the VM off
+    Then the VM is Off in every view
+
+  @core @CORE-020
+  Scenario: Rebooting a running VM leaves it On
+    Given a running VM
+    When I reboot the VM
+    Then the VM is On in every view
+
+  @core @CORE-021 @needs-graceful-shutdown
+  Scenario: A graceful shutdown leaves a running VM Off
+    Given a running VM
+    When I shut the VM down gracefully
+    Then the VM is Off in every view
+
+  @core @CORE-022
+  Scenario Outline: A power operation outside the defined ones is rejected as invalid and changes nothing
+    Given a running VM
+    When I try to power the VM with operation <op>
+    Then the provider answers InvalidArgument
+    And the VM is On in every view
+
+    Examples:
+      | op | meaning      |
+      | 0  | unspecified  |
+      | 99 | out of range |
+      | -1 | negative     |
+
+  @core @CORE-023
+  Scenario Outline: Power and reconfigure of an unknown VM answer NotFound
+    When I try to <action> a VM with an unknown id
+    Then the provider answers NotFound
+
+    Examples:
+      | action      |
+      | power on    |
+      | power off   |
+      | reboot      |
+      | reconfigure |
+
+  @core @CORE-024
+  Scenario Outline: Repeating a power operation is safe and keeps the requested state
+    Given a <initial> VM
+    When I send the power <op> request N times
+    Then every repetition succeeds
+    And the VM is <final> in every view
+
+    Examples:
+      | initial | op  | final |
+      | stopped | on  | On    |
+      | running | off | Off   |
+
+  @core @CORE-025
+  Scenario Outline: Reconfigure changes CPU, memory or both, and every view shows the change
+    A provider that ignores one of the two (for example it reads cpus instead of CPU) fails here.
+
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    When I reconfigure the VM to <cpu> CPUs and <memory> MiB of memory
+    Then the VM has <cpu> CPUs and <memory> MiB of memory in every view
+
+    Examples:
+      | change      | cpu | memory |
+      | CPU only    | 4   | 2048   |
+      | memory only | 2   | 4096   |
+      | both        | 3   | 3072   |
+
+  @core @CORE-026 @needs-raw-payload
+  Scenario: Reconfigure reads CPU and memory from the producer's desired-state JSON
+    The manager sends the desired state as a whole create request with Go field-name keys.
+
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    When I reconfigure the VM with the desired state JSON:
+      """
+      {"Class":{"CPU":4,"MemoryMiB":8192}}
+      """
+    Then the VM has 4 CPUs and 8192 MiB of memory in every view
+
+  @core @CORE-027 @needs-raw-payload
+  Scenario Outline: Reconfigure with malformed desired-state JSON is rejected as invalid and changes nothing
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    When I try to reconfigure the VM with the desired state JSON '<desired>'
+    Then the provider answers InvalidArgument
+    And the VM has 2 CPUs and 2048 MiB of memory in every view
+
+    Examples:
+      | desired                  |
+      | {"Class":{"CPU":4,       |
+      | not json                 |
+      | {"Class":{"CPU":"four"}} |
+
+  @core @CORE-028
+  Scenario: Repeating a reconfigure is safe and keeps the requested hardware
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    When I send the reconfigure request to 3 CPUs and 3072 MiB of memory N times
+    Then every repetition succeeds
+    And the VM has 3 CPUs and 3072 MiB of memory in every view
+
+  @core @CORE-029
+  Scenario: Deleting a VM removes it from every view
+    Given a VM
+    When I delete the VM
+    Then the VM no longer exists in any view
+
+  @core @CORE-030
+  Scenario: Deleting an unknown VM succeeds
+    Like CSI's DeleteVolume, delete is idempotent: the manager retries deletes.
+
+    When I try to delete a VM with an unknown id
+    Then the provider answers OK
+
+  @core @CORE-031
+  Scenario: Repeating a delete is safe
+    Given a VM
+    When I send the delete request N times
+    Then every repetition succeeds
+    And the VM no longer exists in any view
+
+  @core @CORE-032
+  Scenario: Deleting a VM leaves other VMs as they were
+    Given a VM "a" with 2 CPUs and 2048 MiB of memory
+    And a VM "b" with 3 CPUs and 3072 MiB of memory
+    When I delete the VM "a"
+    Then the VM "a" no longer exists in any view
+    And the VM "b" has 3 CPUs and 3072 MiB of memory in every view
+
+  @core @CORE-033 @needs-tasks
+  Scenario: Every task a lifecycle call returns completes without error within the task timeout
+    A missing task reference, or one with an empty id, means the call finished synchronously.
+
+    Given a VM
+    When I power the VM on
+    And I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    And I power the VM off
+    And I delete the VM
+    Then every task the provider returned completed with done and an empty error
+
+  @core @CORE-034 @needs-tasks
+  Scenario: The status of an unknown task is NotFound
+    When I try to get the status of an unknown task
+    Then the provider answers NotFound
+
+  @core @CORE-035 @needs-tasks
+  Scenario Outline: Asking for the status of no task is rejected as invalid
+    When I try to get the status of <task>
+    Then the provider answers InvalidArgument
+
+    Examples:
+      | task                    |
+      | no task reference       |
+      | a task with an empty id |
+
+  @core @CORE-036
+  Scenario: The provider stays responsive after bad requests
+    A provider that panics or deadlocks on a bad request blocks every later call. After each bad
+    request, Describe, the VM list and a power request must still answer within the call timeout.
+    Requests the dialect cannot express are left out.
+
+    Given a VM
+    When I send these bad requests one after another:
+      | request                                  |
+      | create without a name                    |
+      | create with 0 CPUs                       |
+      | create with malformed class JSON         |
+      | describe an empty id                     |
+      | power with operation 99                  |
+      | power an unknown VM                      |
+      | reconfigure an unknown VM                |
+      | reconfigure with malformed desired JSON  |
+      | delete an empty id                       |
+      | get the status of an unknown task        |
+      | get the status of no task reference      |
+    Then after each of them the provider still answered within the call timeout
+
+  @core @CORE-037
+  Scenario Outline: Capabilities are honest: an operation works exactly when it is advertised
+    An operation the provider does not offer answers Unimplemented; an advertised one works. The v1
+    protocol has no capability field for clones: a Clone with an empty source id answered
+    Unimplemented means clones are not offered, any other answer means they are.
+
+    Given a VM
+    When I try to <operation> the VM
+    Then the answer matches the advertised <capability> capability
+
+    Examples:
+      | operation          | capability |
+      | take a snapshot of | snapshot   |
+      | clone              | clone      |

@@ -1,0 +1,132 @@
+# Requirement IDs are stable: an ID names one rule forever. A rule that is dropped keeps its ID
+# listed below, and the ID is never reassigned.
+# Retired IDs: none
+#
+# N is the configured idempotency count (default 3).
+Feature: Snapshot profile
+  A provider that advertises snapshots (v1: supports_snapshots in GetCapabilities; tutorial: the
+  vm.snapshot capability) must pass the snapshot profile. A snapshot records a VM's hardware and power
+  state; reverting to it brings both back.
+
+  @snapshot @SNAP-001
+  Scenario: Taking a snapshot of a VM returns a non-empty snapshot id
+    Given a VM
+    When I take a snapshot "s1" of the VM
+    Then the snapshot "s1" has a non-empty id
+
+  @snapshot @SNAP-002
+  Scenario: Taking a snapshot of an unknown VM answers NotFound
+    When I try to take a snapshot of a VM with an unknown id
+    Then the provider answers NotFound
+
+  @snapshot @SNAP-003
+  Scenario: Taking a snapshot of a VM with an empty id is rejected as invalid
+    When I try to take a snapshot of a VM with an empty id
+    Then the provider answers InvalidArgument
+
+  @snapshot @SNAP-004
+  Scenario: Snapshots taken repeatedly of one VM each get their own id
+    Given a VM
+    When I take N snapshots of the VM with distinct names
+    Then the snapshots all have different, non-empty ids
+
+  @snapshot @SNAP-005 @needs-snapshot-revert
+  Scenario: Reverting to a snapshot restores the CPU and memory it recorded, in every view
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM
+    When I reconfigure the VM to 4 CPUs and 4096 MiB of memory
+    And I revert the VM to snapshot "s1"
+    Then the VM has 2 CPUs and 2048 MiB of memory in every view
+
+  @snapshot @SNAP-006 @needs-snapshot-revert
+  Scenario Outline: Reverting to a snapshot restores the power state it recorded
+    Given a <initial> VM
+    And I take a snapshot "s1" of the VM
+    When I power the VM <op>
+    And I revert the VM to snapshot "s1"
+    Then the VM is <recorded> in every view
+
+    Examples:
+      | initial | op  | recorded |
+      | running | off | On       |
+      | stopped | on  | Off      |
+
+  @snapshot @SNAP-007 @needs-snapshot-revert
+  Scenario: Reverting to an older snapshot restores the older state, and the newer one stays usable
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "old" of the VM
+    And I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    And I take a snapshot "new" of the VM
+    And I reconfigure the VM to 4 CPUs and 4096 MiB of memory
+    When I revert the VM to snapshot "old"
+    Then the VM has 2 CPUs and 2048 MiB of memory in every view
+    When I revert the VM to snapshot "new"
+    Then the VM has 3 CPUs and 3072 MiB of memory in every view
+
+  @snapshot @SNAP-008 @needs-snapshot-revert
+  Scenario: Reverting to an unknown snapshot answers NotFound and changes nothing
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    When I try to revert the VM to an unknown snapshot
+    Then the provider answers NotFound
+    And the VM has 2 CPUs and 2048 MiB of memory in every view
+
+  @snapshot @SNAP-009 @needs-snapshot-delete @needs-snapshot-revert
+  Scenario: A deleted snapshot is gone: reverting to it answers NotFound
+    Given a VM
+    And I take a snapshot "s1" of the VM
+    When I delete the snapshot "s1"
+    And I try to revert the VM to snapshot "s1"
+    Then the provider answers NotFound
+
+  @snapshot @SNAP-010 @needs-snapshot-delete
+  Scenario: Deleting an unknown snapshot of an existing VM succeeds
+    Like VM delete, snapshot delete is idempotent.
+
+    Given a VM
+    When I try to delete an unknown snapshot of the VM
+    Then the provider answers OK
+
+  @snapshot @SNAP-011 @needs-snapshot-delete
+  Scenario: Repeating a snapshot delete is safe
+    Given a VM
+    And I take a snapshot "s1" of the VM
+    When I send the delete request for snapshot "s1" N times
+    Then every repetition succeeds
+
+  @snapshot @SNAP-012 @needs-snapshot-delete @needs-snapshot-revert
+  Scenario: Deleting a VM deletes its snapshots, even for a new VM of the same name
+    A provider that derives ids from names must not let a new VM inherit old snapshots.
+
+    Given a VM
+    And I take a snapshot "s1" of the VM
+    When I delete the VM
+    And I try to revert the VM to snapshot "s1"
+    Then the provider answers NotFound
+    When I try to delete the snapshot "s1"
+    Then the provider answers NotFound
+    When I create the VM again under the same name
+    And I try to revert the VM to snapshot "s1"
+    Then the provider answers NotFound
+
+  @snapshot @SNAP-013 @needs-snapshot-delete @needs-snapshot-revert
+  Scenario Outline: Snapshot revert and delete reject an empty VM id or snapshot id as invalid
+    Given a VM
+    And I take a snapshot "s1" of the VM
+    When I try to <action> snapshot "s1" with <empty>
+    Then the provider answers InvalidArgument
+
+    Examples:
+      | action    | empty              |
+      | revert to | an empty VM id     |
+      | revert to | an empty snapshot id |
+      | delete    | an empty VM id     |
+      | delete    | an empty snapshot id |
+
+  @snapshot @SNAP-014 @needs-snapshot-revert
+  Scenario: A snapshot belongs to its VM: reverting another VM to it answers NotFound
+    Given a VM "a" with 2 CPUs and 2048 MiB of memory
+    And a VM "b" with 3 CPUs and 3072 MiB of memory
+    And I take a snapshot "s1" of the VM "a"
+    When I try to revert the VM "b" to snapshot "s1"
+    Then the provider answers NotFound
+    And the VM "b" has 3 CPUs and 3072 MiB of memory in every view

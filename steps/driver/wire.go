@@ -1,0 +1,410 @@
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
+)
+
+// DialectWire is the name of the VirtRigaud v1 wire dialect, the default.
+const DialectWire = "v1"
+
+// NewWire returns a driver for the VirtRigaud v1 wire protocol (service provider.v1.Provider).
+//
+// It sends exactly the payloads VirtRigaud's manager sends: class_json {"CPU":..,"MemoryMiB":..},
+// image_json {"TemplateName":..,"URL":""} (unless Spec.ImageJSON is given), disks_json
+// [{"SizeGiB":..}] when DiskGiB > 0, desired_json {"Class":{"CPU":..,"MemoryMiB":..}} and, for
+// clone overrides, CRD camelCase {"cpu":N,"memory":"<n>Gi"} (or "<n>Mi" when not whole GiB).
+//
+// Hardware is read from ListVMs (VMInfo.cpu, VMInfo.memory_mib) and, when Describe's
+// provider_raw_json carries it, from Describe; see HardwareFromRawJSON for the keys accepted.
+func NewWire(conn grpc.ClientConnInterface) Driver {
+	return &wire{c: providerv1.NewProviderClient(conn)}
+}
+
+type wire struct {
+	c providerv1.ProviderClient
+}
+
+func (w *wire) Dialect() string { return DialectWire }
+
+// Supports: the v1 wire protocol can express every feature the suite knows.
+func (w *wire) Supports(Feature) (bool, string) { return true, "" }
+
+func (w *wire) Capabilities(ctx context.Context) (Capabilities, error) {
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.GetCapabilities(cctx, &providerv1.GetCapabilitiesRequest{})
+	cancel()
+	if err != nil {
+		return Capabilities{}, err
+	}
+	clones, probe, err := w.probeClone(ctx)
+	if err != nil {
+		return Capabilities{}, err
+	}
+	raw, _ := protojson.MarshalOptions{EmitUnpopulated: false}.Marshal(resp)
+	return Capabilities{
+		Snapshots: resp.GetSupportsSnapshots(),
+		Clones:    clones,
+		Raw:       fmt.Sprintf("GetCapabilities=%s; clone probe: %s", raw, probe),
+	}, nil
+}
+
+// probeClone finds out whether clones are offered: the v1 capabilities have no field for
+// them. A Clone with an empty source id cannot create anything; a provider without clones
+// answers Unimplemented, any other answer (normally InvalidArgument) means clones exist.
+func (w *wire) probeClone(ctx context.Context) (offered bool, answer string, err error) {
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	_, perr := w.c.Clone(cctx, &providerv1.CloneRequest{})
+	code := status.Code(perr)
+	switch code {
+	case codes.Unimplemented:
+		return false, `Clone(source_vm_id="") answered Unimplemented`, nil
+	case codes.DeadlineExceeded, codes.Unavailable, codes.Canceled:
+		return false, "", fmt.Errorf("clone capability probe: %w", perr)
+	}
+	return true, fmt.Sprintf(`Clone(source_vm_id="") answered %s`, code), nil
+}
+
+func (w *wire) Validate(ctx context.Context) (bool, string, error) {
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	resp, err := w.c.Validate(cctx, &providerv1.ValidateRequest{})
+	if err != nil {
+		return false, "", err
+	}
+	return resp.GetOk(), resp.GetMessage(), nil
+}
+
+func (w *wire) Create(ctx context.Context, name string, spec Spec) (string, error) {
+	return w.CreateRaw(ctx, name, spec, classJSON(spec))
+}
+
+func (w *wire) CreateRaw(ctx context.Context, name string, spec Spec, class string) (string, error) {
+	req := &providerv1.CreateRequest{
+		Name:          name,
+		ClassJson:     class,
+		ImageJson:     imageJSON(spec),
+		NetworksJson:  spec.NetworksJSON,
+		PlacementJson: spec.PlacementJSON,
+	}
+	if spec.DiskGiB > 0 {
+		req.DisksJson = mustJSON([]struct{ SizeGiB int32 }{{spec.DiskGiB}})
+	}
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.Create(cctx, req)
+	cancel()
+	if err != nil {
+		return "", err
+	}
+	return resp.GetId(), w.await(ctx, fmt.Sprintf("Create(name=%q)", name), resp.GetTask())
+}
+
+func (w *wire) Describe(ctx context.Context, id string) (Description, error) {
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	resp, err := w.c.Describe(cctx, &providerv1.DescribeRequest{Id: id})
+	if err != nil {
+		return Description{}, err
+	}
+	d := Description{Exists: resp.GetExists(), VM: VM{ID: id, Power: resp.GetPowerState()}}
+	if hw, ok := HardwareFromRawJSON(resp.GetProviderRawJson()); ok {
+		d.CPU, d.MemoryMiB, d.HasHardware = hw.CPU, hw.MemoryMiB, true
+	}
+	if n := nameFromRawJSON(resp.GetProviderRawJson()); n != "" {
+		d.Name = n
+	}
+	return d, nil
+}
+
+func (w *wire) List(ctx context.Context) ([]VM, error) {
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	resp, err := w.c.ListVMs(cctx, &providerv1.ListVMsRequest{})
+	if err != nil {
+		return nil, err
+	}
+	vms := make([]VM, 0, len(resp.GetVms()))
+	for _, v := range resp.GetVms() {
+		vms = append(vms, VM{
+			ID: v.GetId(), Name: v.GetName(), Power: v.GetPowerState(),
+			CPU: v.GetCpu(), MemoryMiB: v.GetMemoryMib(), HasHardware: true,
+		})
+	}
+	return vms, nil
+}
+
+func (w *wire) Power(ctx context.Context, id string, op PowerOp) error {
+	req := &providerv1.PowerRequest{Id: id, Op: providerv1.PowerOp(op)}
+	if op == PowerShutdownGraceful {
+		// The manager sends a bound for the guest to shut down; without one a provider may
+		// wait forever.
+		req.GracefulTimeoutSeconds = 60
+	}
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.Power(cctx, req)
+	cancel()
+	if err != nil {
+		return err
+	}
+	return w.await(ctx, fmt.Sprintf("Power(id=%q, op=%s)", id, op), resp.GetTask())
+}
+
+func (w *wire) Reconfigure(ctx context.Context, id string, spec Spec) error {
+	return w.ReconfigureRaw(ctx, id, desiredJSON(spec))
+}
+
+func (w *wire) ReconfigureRaw(ctx context.Context, id, desired string) error {
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.Reconfigure(cctx, &providerv1.ReconfigureRequest{Id: id, DesiredJson: desired})
+	cancel()
+	if err != nil {
+		return err
+	}
+	return w.await(ctx, fmt.Sprintf("Reconfigure(id=%q)", id), resp.GetTask())
+}
+
+func (w *wire) Delete(ctx context.Context, id string) error {
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.Delete(cctx, &providerv1.DeleteRequest{Id: id})
+	cancel()
+	if err != nil {
+		return err
+	}
+	return w.await(ctx, fmt.Sprintf("Delete(id=%q)", id), resp.GetTask())
+}
+
+func (w *wire) SnapshotCreate(ctx context.Context, vmID, name string) (string, error) {
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.SnapshotCreate(cctx, &providerv1.SnapshotCreateRequest{
+		VmId: vmID, NameHint: name, Description: "taken by the vcts conformance suite",
+	})
+	cancel()
+	if err != nil {
+		return "", err
+	}
+	return resp.GetSnapshotId(), w.await(ctx, fmt.Sprintf("SnapshotCreate(vm_id=%q)", vmID), resp.GetTask())
+}
+
+func (w *wire) SnapshotRevert(ctx context.Context, vmID, snapshotID string) error {
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.SnapshotRevert(cctx, &providerv1.SnapshotRevertRequest{VmId: vmID, SnapshotId: snapshotID})
+	cancel()
+	if err != nil {
+		return err
+	}
+	return w.await(ctx, fmt.Sprintf("SnapshotRevert(vm_id=%q, snapshot_id=%q)", vmID, snapshotID), resp.GetTask())
+}
+
+func (w *wire) SnapshotDelete(ctx context.Context, vmID, snapshotID string) error {
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.SnapshotDelete(cctx, &providerv1.SnapshotDeleteRequest{VmId: vmID, SnapshotId: snapshotID})
+	cancel()
+	if err != nil {
+		return err
+	}
+	return w.await(ctx, fmt.Sprintf("SnapshotDelete(vm_id=%q, snapshot_id=%q)", vmID, snapshotID), resp.GetTask())
+}
+
+func (w *wire) Clone(ctx context.Context, sourceID, target string, override *Spec) (string, error) {
+	class := ""
+	if override != nil {
+		class = cloneClassJSON(*override)
+	}
+	return w.CloneRaw(ctx, sourceID, target, class)
+}
+
+func (w *wire) CloneRaw(ctx context.Context, sourceID, target, class string) (string, error) {
+	cctx, cancel := callContext(ctx)
+	resp, err := w.c.Clone(cctx, &providerv1.CloneRequest{SourceVmId: sourceID, TargetName: target, ClassJson: class})
+	cancel()
+	if err != nil {
+		return "", err
+	}
+	return resp.GetTargetVmId(), w.await(ctx, fmt.Sprintf("Clone(source_vm_id=%q, target_name=%q)", sourceID, target), resp.GetTask())
+}
+
+func (w *wire) TaskStatus(ctx context.Context, id string, withRef bool) (TaskState, error) {
+	req := &providerv1.TaskStatusRequest{}
+	if withRef {
+		req.Task = &providerv1.TaskRef{Id: id}
+	}
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	resp, err := w.c.TaskStatus(cctx, req)
+	if err != nil {
+		return TaskState{}, err
+	}
+	return TaskState{Done: resp.GetDone(), Error: resp.GetError()}, nil
+}
+
+// await waits for a task the way the manager does: a missing reference or an empty id means
+// the call finished synchronously; a non-empty error is a failure even while done is false.
+func (w *wire) await(ctx context.Context, call string, ref *providerv1.TaskRef) error {
+	if ref.GetId() == "" {
+		logTask(ctx, TaskRecord{Call: call, Done: true})
+		return nil
+	}
+	wctx, cancel := waitContext(ctx)
+	defer cancel()
+	start := time.Now()
+	rec := TaskRecord{Call: call, ID: ref.GetId()}
+	finish := func(err error) error {
+		rec.Waited = time.Since(start)
+		logTask(ctx, rec)
+		return err
+	}
+	var b backoff
+	for {
+		cctx, ccancel := callContext(wctx)
+		resp, err := w.c.TaskStatus(cctx, &providerv1.TaskStatusRequest{Task: &providerv1.TaskRef{Id: ref.GetId()}})
+		ccancel()
+		rec.Polls++
+		switch {
+		case err != nil && wctx.Err() != nil:
+			return finish(&TaskError{Call: call, ID: rec.ID, TimedOut: true, Waited: time.Since(start), Message: "last TaskStatus: " + err.Error()})
+		case err != nil:
+			// Reported as a task failure, not as the status error itself: a NotFound from
+			// TaskStatus must not pass for the operation's own NotFound.
+			return finish(&TaskError{Call: call, ID: rec.ID, Message: "TaskStatus answered " + err.Error()})
+		case resp.GetError() != "":
+			rec.Done, rec.Error = resp.GetDone(), resp.GetError()
+			return finish(&TaskError{Call: call, ID: rec.ID, Message: fmt.Sprintf("done=%t error=%q", resp.GetDone(), resp.GetError())})
+		case resp.GetDone():
+			rec.Done = true
+			return finish(nil)
+		}
+		if err := b.wait(wctx); err != nil {
+			return finish(&TaskError{Call: call, ID: rec.ID, TimedOut: true, Waited: time.Since(start), Message: "still done=false"})
+		}
+	}
+}
+
+func classJSON(s Spec) string {
+	return mustJSON(struct {
+		CPU       int32
+		MemoryMiB int64
+	}{s.CPU, s.MemoryMiB})
+}
+
+func imageJSON(s Spec) string {
+	if s.ImageJSON != "" {
+		return s.ImageJSON
+	}
+	return mustJSON(struct{ TemplateName, URL string }{s.Image, ""})
+}
+
+func desiredJSON(s Spec) string {
+	type class struct {
+		CPU       int32
+		MemoryMiB int64
+	}
+	return mustJSON(struct{ Class class }{class{s.CPU, s.MemoryMiB}})
+}
+
+// cloneClassJSON renders an override as a Kubernetes CRD does: camelCase keys and a memory
+// quantity string.
+func cloneClassJSON(s Spec) string {
+	mem := fmt.Sprintf("%dMi", s.MemoryMiB)
+	if s.MemoryMiB != 0 && s.MemoryMiB%1024 == 0 {
+		mem = fmt.Sprintf("%dGi", s.MemoryMiB/1024)
+	}
+	return mustJSON(struct {
+		CPU    int32  `json:"cpu"`
+		Memory string `json:"memory"`
+	}{s.CPU, mem})
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only fixed struct types are marshalled here; failing is a programming error.
+		panic(err)
+	}
+	return string(b)
+}
+
+// Hardware is CPU and memory found in a provider's free-form JSON.
+type Hardware struct {
+	CPU       int32
+	MemoryMiB int64
+}
+
+// Keys accepted (case-insensitively) in Describe's provider_raw_json. The wire protocol leaves
+// the field free-form, so the suite accepts the common spellings, at the top level or one
+// level down under "class", "spec", "hardware" or "config". A bare "memory" is not accepted:
+// it is ambiguous between MiB, bytes and quantity strings.
+var (
+	rawCPUKeys       = []string{"cpu", "cpus", "numcpu", "numcpus", "vcpu", "vcpus"}
+	rawMemoryKeys    = []string{"memorymib", "memory_mib", "memmib"}
+	rawHardwareNests = []string{"class", "spec", "hardware", "config"}
+)
+
+// HardwareFromRawJSON extracts CPU and memory (MiB) from Describe's provider_raw_json. ok is
+// false unless both are present as whole numbers.
+func HardwareFromRawJSON(raw string) (hw Hardware, ok bool) {
+	var top map[string]any
+	if raw == "" || json.Unmarshal([]byte(raw), &top) != nil {
+		return Hardware{}, false
+	}
+	objects := []map[string]any{top}
+	for _, k := range rawHardwareNests {
+		if nested, ok := lookup(top, k).(map[string]any); ok {
+			objects = append(objects, nested)
+		}
+	}
+	for _, o := range objects {
+		cpu, cok := wholeNumber(lookupAny(o, rawCPUKeys))
+		mem, mok := wholeNumber(lookupAny(o, rawMemoryKeys))
+		if cok && mok && cpu <= math.MaxInt32 && cpu >= math.MinInt32 {
+			return Hardware{CPU: int32(cpu), MemoryMiB: mem}, true
+		}
+	}
+	return Hardware{}, false
+}
+
+func nameFromRawJSON(raw string) string {
+	var top map[string]any
+	if raw == "" || json.Unmarshal([]byte(raw), &top) != nil {
+		return ""
+	}
+	n, _ := lookup(top, "name").(string)
+	return n
+}
+
+func lookup(o map[string]any, key string) any {
+	for k, v := range o {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
+}
+
+func lookupAny(o map[string]any, keys []string) any {
+	for _, k := range keys {
+		if v := lookup(o, k); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+func wholeNumber(v any) (int64, bool) {
+	f, ok := v.(float64)
+	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false
+	}
+	return int64(f), true
+}
