@@ -1,0 +1,69 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// tempPrefix starts the name of every temporary file the store writes. Such a file is only
+// ever a write that has not been renamed into place yet, so one found at start-up is the
+// remains of a crash and is removed.
+const tempPrefix = ".tmp-"
+
+func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
+
+// writeFileAtomic makes data the content of dir/name so that, whatever happens, the file is
+// either its old version or the new one, never a mix, and the new one survives a crash once
+// the function returned: write a temporary file in the same directory, fsync it, rename it
+// over the target, fsync the directory so the rename itself is durable.
+func writeFileAtomic(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// removeDurably removes dir/name (a missing file is fine) and makes the removal durable.
+func removeDurably(dir, name string) error {
+	if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a directory so that entries created, renamed or removed in it are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	serr := d.Sync()
+	cerr := d.Close()
+	if serr != nil {
+		return fmt.Errorf("fsync %s: %w", dir, serr)
+	}
+	return cerr
+}
