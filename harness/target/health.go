@@ -1,0 +1,53 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// errNoHealth: the provider answers, but does not serve grpc.health.v1.
+var errNoHealth = errors.New("the provider does not serve grpc.health.v1")
+
+// waitServing polls grpc.health.v1 until the overall service ("") is SERVING. stopped,
+// when it fires, means the provider died and waiting is pointless.
+func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, stopped <-chan struct{}) error {
+	conn, err := grpc.NewClient(endpoint, opts...)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	client := healthpb.NewHealthClient(conn)
+	var last error
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, time.Second)
+		resp, err := client.Check(callCtx, &healthpb.HealthCheckRequest{})
+		cancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return nil
+		}
+		if status.Code(err) == codes.Unimplemented {
+			return errNoHealth
+		}
+		if err == nil {
+			last = fmt.Errorf("health status %s", resp.GetStatus())
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("provider at %s not SERVING: %w (last answer: %v)", endpoint, ctx.Err(), last)
+		case <-stopped:
+			return fmt.Errorf("provider exited before it was SERVING (last answer: %v)", last)
+		case <-tick.C:
+		}
+	}
+}
