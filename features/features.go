@@ -69,6 +69,10 @@ type Requirement struct {
 	Steps []string
 	// Examples are the example tables of a Scenario Outline (empty for a Scenario).
 	Examples []Examples
+
+	// stepTexts are the steps without keywords, as godog's pickles carry them (with the
+	// outline's <placeholders> left in).
+	stepTexts []string
 }
 
 // Examples is one example table of a Scenario Outline.
@@ -156,18 +160,24 @@ func parseFile(file string, src []byte) ([]Requirement, []string, error) {
 	f := doc.Feature
 	var reqs []Requirement
 	var background []string
+	var backgroundTexts []string
 	add := func(sc *messages.Scenario, inherited []*messages.Tag) {
 		r, err := requirement(file, f, sc, inherited, background)
 		if err != nil {
 			errs = append(errs, err.Error())
 			return
 		}
+		r.stepTexts = append(slices.Clone(backgroundTexts), r.stepTexts...)
 		reqs = append(reqs, r)
 	}
 	for _, child := range f.Children {
 		switch {
 		case child.Background != nil:
 			background = renderSteps(child.Background.Steps)
+			backgroundTexts = backgroundTexts[:0]
+			for _, st := range child.Background.Steps {
+				backgroundTexts = append(backgroundTexts, st.Text)
+			}
 		case child.Scenario != nil:
 			add(child.Scenario, f.Tags)
 		case child.Rule != nil:
@@ -195,6 +205,9 @@ func requirement(file string, f *messages.Feature, sc *messages.Scenario, inheri
 		File:               file,
 		Line:               line,
 		Steps:              append(slices.Clone(background), renderSteps(sc.Steps)...),
+	}
+	for _, st := range sc.Steps {
+		r.stepTexts = append(r.stepTexts, st.Text)
 	}
 	var ids, profiles, unknown []string
 	for _, t := range append(slices.Clone(inherited), sc.Tags...) {
@@ -244,6 +257,40 @@ func requirement(file string, f *messages.Feature, sc *messages.Scenario, inheri
 		return r, fmt.Errorf("%s: ID %s does not belong to profile %q", where, r.ID, r.Profile)
 	}
 	return r, nil
+}
+
+// ExampleValues names the example row of a Scenario Outline that produced a scenario whose
+// steps read stepTexts (as godog's pickle steps carry them, without keywords), for example
+// "cpu=4, memory=2048". It is "" for a plain Scenario or when no row matches.
+func (r Requirement) ExampleValues(stepTexts []string) string {
+	for _, ex := range r.Examples {
+		for _, row := range ex.Rows {
+			if !slices.Equal(interpolate(r.stepTexts, ex.Header, row), stepTexts) {
+				continue
+			}
+			parts := make([]string, 0, len(row))
+			for i, h := range ex.Header {
+				if i < len(row) {
+					parts = append(parts, h+"="+row[i])
+				}
+			}
+			return strings.Join(parts, ", ")
+		}
+	}
+	return ""
+}
+
+func interpolate(templates, header, row []string) []string {
+	out := make([]string, len(templates))
+	for i, t := range templates {
+		for j, h := range header {
+			if j < len(row) {
+				t = strings.ReplaceAll(t, "<"+h+">", row[j])
+			}
+		}
+		out[i] = t
+	}
+	return out
 }
 
 // retiredList reads the "# Retired IDs: A-001, B-002" header comment; "none" is an empty list.

@@ -151,3 +151,28 @@ func TestRequirementsKeepOutlineExamplesAndNeeds(t *testing.T) {
 		}
 	}
 }
+
+func TestExampleValuesNamesTheRow(t *testing.T) {
+	reqs, err := Requirements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reqs {
+		if r.ID != "CORE-025" {
+			continue
+		}
+		got := r.ExampleValues([]string{
+			"a VM with 2 CPUs and 2048 MiB of memory",
+			"I reconfigure the VM to 2 CPUs and 4096 MiB of memory",
+			"the VM has 2 CPUs and 4096 MiB of memory in every view",
+		})
+		if want := "change=memory only, cpu=2, memory=4096"; got != want {
+			t.Fatalf("ExampleValues = %q, want %q", got, want)
+		}
+		if got := r.ExampleValues([]string{"something else"}); got != "" {
+			t.Fatalf("ExampleValues of unknown steps = %q, want empty", got)
+		}
+		return
+	}
+	t.Fatal("CORE-025 not found")
+}

@@ -1,0 +1,586 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/cucumber/godog"
+	"google.golang.org/grpc/codes"
+
+	"github.com/vctsio/vcts/steps/driver"
+)
+
+var lifecycleSteps = []phrase{
+	{`^a VM(?: "([^"]*)")?$`, givenVM},
+	{`^a VM(?: "([^"]*)")? with (\d+) CPUs? and (\d+) MiB of memory$`, givenVMWith},
+	{`^I create a VM with (\d+) CPUs? and (\d+) MiB of memory$`, createVMWith},
+	{`^I create a VM with the class JSON:$`, createVMRaw},
+	{`^I create the VM again under the same name$`, recreateVM},
+	{`^the provider returns a non-empty VM id$`, returnsNonEmptyID},
+	{`^the VM(?: "([^"]*)")? exists$`, vmExists},
+	{`^the VM list shows the VM(?: "([^"]*)")? under its name$`, listedUnderName},
+	{`^the VM list shows the VM with (\d+) CPUs? and (\d+) MiB of memory$`, listShowsHardware},
+	{`^the VM(?: "([^"]*)")? has (\d+) CPUs? and (\d+) MiB of memory in every view$`, hasHardware},
+	{`^I send the same create request N times$`, repeatCreate},
+	{`^P identical create requests race each other$`, raceCreates},
+	{`^every repetition succeeds$`, everyRepetitionSucceeds},
+	{`^every repetition returns the VM's id$`, everyRepetitionReturnsID},
+	{`^the VM list shows exactly one VM under the VM's name$`, exactlyOneUnderName},
+	{`^I create P VMs with distinct names in parallel$`, createInParallel},
+	{`^every create returns its own VM id$`, everyCreateOwnID},
+	{`^the VM list shows all of them under their names$`, allListed},
+	{`^I reconfigure the VM(?: "([^"]*)")? to (\d+) CPUs? and (\d+) MiB of memory$`, reconfigureVM},
+	{`^I reconfigure the VM with the desired state JSON:$`, reconfigureRaw},
+	{`^I send the reconfigure request to (\d+) CPUs? and (\d+) MiB of memory N times$`, repeatReconfigure},
+	{`^I delete the VM(?: "([^"]*)")?$`, deleteVM},
+	{`^I send the delete request N times$`, repeatDelete},
+	{`^the VM(?: "([^"]*)")? no longer exists in any view$`, noLongerExists},
+}
+
+func aliasOr(alias string) string {
+	if alias == "" {
+		return "vm"
+	}
+	return alias
+}
+
+func (st *scenario) spec(cpu, memory int) driver.Spec {
+	s := st.s.cfg.VMSpec
+	s.CPU, s.MemoryMiB = int32(cpu), int64(memory)
+	return s
+}
+
+func (st *scenario) vm(alias string) (*vmRef, error) {
+	ref, ok := st.vms[aliasOr(alias)]
+	if !ok {
+		return nil, st.failf("the scenario refers to VM %q before creating it", aliasOr(alias))
+	}
+	return ref, nil
+}
+
+func createCall(name string, spec driver.Spec) string {
+	return fmt.Sprintf("Create(name=%q, cpu=%d, memory_mib=%d)", name, spec.CPU, spec.MemoryMiB)
+}
+
+// create sends one create and registers whatever id comes back before judging anything.
+func (st *scenario) create(ctx context.Context, name string, spec driver.Spec) attempt {
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	id, err := st.d.Create(octx, name, spec)
+	st.res.addVM(id, name)
+	return attempt{call: createCall(name, spec), err: err, id: id}
+}
+
+// createVM creates a VM that the rest of the scenario relies on: it must succeed with an id.
+func (st *scenario) createVM(ctx context.Context, alias string, spec driver.Spec) (*vmRef, error) {
+	alias = aliasOr(alias)
+	name := st.vmName(alias)
+	a := st.create(ctx, name, spec)
+	if err := st.expectOK(a.call, a.err); err != nil {
+		return nil, err
+	}
+	if a.id == "" {
+		return nil, st.failf("%s: answered OK with an empty VM id", a.call)
+	}
+	ref := &vmRef{alias: alias, name: name, id: a.id, spec: spec}
+	st.vms[alias] = ref
+	return ref, nil
+}
+
+func givenVM(ctx context.Context, alias string) error {
+	st := current(ctx)
+	_, err := st.createVM(ctx, alias, st.s.cfg.VMSpec)
+	return err
+}
+
+func givenVMWith(ctx context.Context, alias string, cpu, memory int) error {
+	st := current(ctx)
+	_, err := st.createVM(ctx, alias, st.spec(cpu, memory))
+	return err
+}
+
+// createVMWith keeps an empty id for the Then step to judge, so the failure names the rule.
+func createVMWith(ctx context.Context, cpu, memory int) error {
+	st := current(ctx)
+	spec := st.spec(cpu, memory)
+	name := st.vmName("vm")
+	a := st.create(ctx, name, spec)
+	if err := st.expectOK(a.call, a.err); err != nil {
+		return err
+	}
+	st.vms["vm"] = &vmRef{alias: "vm", name: name, id: a.id, spec: spec}
+	return nil
+}
+
+func createVMRaw(ctx context.Context, doc *godog.DocString) error {
+	st := current(ctx)
+	raw, err := st.rawPayloads()
+	if err != nil {
+		return err
+	}
+	name := st.vmName("vm")
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	id, err := raw.CreateRaw(octx, name, st.s.cfg.VMSpec, doc.Content)
+	st.res.addVM(id, name)
+	call := fmt.Sprintf("Create(name=%q, class_json=%s)", name, doc.Content)
+	if err := st.expectOK(call, err); err != nil {
+		return err
+	}
+	if id == "" {
+		return st.failf("%s: answered OK with an empty VM id", call)
+	}
+	st.vms["vm"] = &vmRef{alias: "vm", name: name, id: id, spec: st.s.cfg.VMSpec}
+	return nil
+}
+
+func recreateVM(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	a := st.create(ctx, ref.name, ref.spec)
+	if err := st.expectOK(a.call, a.err); err != nil {
+		return err
+	}
+	if a.id == "" {
+		return st.failf("%s: answered OK with an empty VM id", a.call)
+	}
+	ref.id = a.id
+	return nil
+}
+
+func (st *scenario) rawPayloads() (driver.RawPayloads, error) {
+	raw, ok := st.d.(driver.RawPayloads)
+	if !ok {
+		return nil, st.failf("driver %s reports raw payloads supported but has no RawPayloads methods", st.d.Dialect())
+	}
+	return raw, nil
+}
+
+func returnsNonEmptyID(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	if ref.id == "" {
+		return st.failf("%s: answered OK with an empty VM id", createCall(ref.name, ref.spec))
+	}
+	return nil
+}
+
+// views is what Describe and the VM list say about one VM.
+type views struct {
+	desc    driver.Description
+	descErr error
+	all     []driver.VM
+	listed  *driver.VM
+	listErr error
+}
+
+func (st *scenario) look(ctx context.Context, ref *vmRef) views {
+	var v views
+	rctx, cancel := st.read(ctx)
+	v.desc, v.descErr = st.d.Describe(rctx, ref.id)
+	cancel()
+	rctx, cancel = st.read(ctx)
+	v.all, v.listErr = st.d.List(rctx)
+	cancel()
+	for i := range v.all {
+		if v.all[i].ID == ref.id {
+			v.listed = &v.all[i]
+			break
+		}
+	}
+	return v
+}
+
+// present collects why a VM that should exist is missing from a view.
+func (st *scenario) present(ref *vmRef, v views) []string {
+	var f []string
+	switch {
+	case v.descErr != nil:
+		f = append(f, fmt.Sprintf("Describe(id=%q): expected OK, got %s", ref.id, answer(v.descErr)))
+	case !v.desc.Exists:
+		f = append(f, fmt.Sprintf("Describe(id=%q): exists=false for VM %q", ref.id, ref.name))
+	}
+	switch {
+	case v.listErr != nil:
+		f = append(f, fmt.Sprintf("ListVMs: expected OK, got %s", answer(v.listErr)))
+	case v.listed == nil:
+		f = append(f, fmt.Sprintf("ListVMs: VM %q (id %q) is not listed among %d VMs", ref.name, ref.id, len(v.all)))
+	}
+	return f
+}
+
+func vmExists(ctx context.Context, alias string) error {
+	st := current(ctx)
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	v := st.look(ctx, ref)
+	var f []string
+	if v.descErr != nil {
+		f = append(f, fmt.Sprintf("Describe(id=%q): expected OK, got %s", ref.id, answer(v.descErr)))
+	} else if !v.desc.Exists {
+		f = append(f, fmt.Sprintf("Describe(id=%q): exists=false for VM %q", ref.id, ref.name))
+	}
+	return joinFailures(st, "VM "+ref.name+" should exist", f)
+}
+
+func listedUnderName(ctx context.Context, alias string) error {
+	st := current(ctx)
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := st.read(ctx)
+	defer cancel()
+	vms, err := st.d.List(rctx)
+	if err != nil {
+		return st.failf("ListVMs: expected OK, got %s", answer(err))
+	}
+	for _, vm := range vms {
+		if vm.ID != ref.id {
+			continue
+		}
+		if vm.Name != ref.name {
+			return st.failf("ListVMs lists id %q under name %q, expected %q", ref.id, vm.Name, ref.name)
+		}
+		return nil
+	}
+	return st.failf("ListVMs: VM %q (id %q) is not listed among %d VMs", ref.name, ref.id, len(vms))
+}
+
+func listShowsHardware(ctx context.Context, cpu, memory int) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	v := st.look(ctx, ref)
+	switch {
+	case v.listErr != nil:
+		return st.failf("ListVMs: expected OK, got %s", answer(v.listErr))
+	case v.listed == nil:
+		return st.failf("ListVMs: VM %q (id %q) is not listed", ref.name, ref.id)
+	case !v.listed.HasHardware:
+		return st.failf("ListVMs reports no CPU and memory for %q", ref.name)
+	case v.listed.CPU != int32(cpu) || v.listed.MemoryMiB != int64(memory):
+		return st.failf("ListVMs lists %q with cpu=%d memory_mib=%d, expected cpu=%d memory_mib=%d",
+			ref.name, v.listed.CPU, v.listed.MemoryMiB, cpu, memory)
+	}
+	return nil
+}
+
+// hasHardware checks read-your-writes through every view: each view that reports CPU and
+// memory must report the expected values, and at least one must report them.
+func hasHardware(ctx context.Context, alias string, cpu, memory int) error {
+	st := current(ctx)
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	return st.checkHardware(ctx, ref, int32(cpu), int64(memory))
+}
+
+func (st *scenario) checkHardware(ctx context.Context, ref *vmRef, cpu int32, memory int64) error {
+	v := st.look(ctx, ref)
+	f := st.present(ref, v)
+	reporting := 0
+	if v.descErr == nil && v.desc.Exists && v.desc.HasHardware {
+		reporting++
+		if v.desc.CPU != cpu || v.desc.MemoryMiB != memory {
+			f = append(f, fmt.Sprintf("Describe(id=%q) reports cpu=%d memory_mib=%d, expected cpu=%d memory_mib=%d",
+				ref.id, v.desc.CPU, v.desc.MemoryMiB, cpu, memory))
+		}
+	}
+	if v.listed != nil && v.listed.HasHardware {
+		reporting++
+		if v.listed.CPU != cpu || v.listed.MemoryMiB != memory {
+			f = append(f, fmt.Sprintf("ListVMs lists %q with cpu=%d memory_mib=%d, expected cpu=%d memory_mib=%d",
+				ref.name, v.listed.CPU, v.listed.MemoryMiB, cpu, memory))
+		}
+	}
+	if len(f) == 0 && reporting == 0 {
+		f = append(f, fmt.Sprintf("no view reports CPU and memory of %q (Describe carries none in a form the %s driver reads, the VM list none at all)", ref.name, st.d.Dialect()))
+	}
+	return joinFailures(st, fmt.Sprintf("VM %q should have %d CPUs and %d MiB in every view", ref.name, cpu, memory), f)
+}
+
+func repeatCreate(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	st.reps = nil
+	for range st.s.cfg.IdempotentCount {
+		st.reps = append(st.reps, st.create(ctx, ref.name, ref.spec))
+	}
+	return nil
+}
+
+func raceCreates(ctx context.Context) error {
+	st := current(ctx)
+	name, spec := st.vmName("vm"), st.s.cfg.VMSpec
+	st.reps = make([]attempt, st.s.cfg.ParallelCreates)
+	var wg sync.WaitGroup
+	for i := range st.reps {
+		wg.Go(func() { st.reps[i] = st.create(ctx, name, spec) })
+	}
+	wg.Wait()
+	ref := &vmRef{alias: "vm", name: name, spec: spec}
+	for _, a := range st.reps {
+		if a.id != "" {
+			ref.id = a.id
+			break
+		}
+	}
+	st.vms["vm"] = ref
+	return nil
+}
+
+func everyRepetitionSucceeds(ctx context.Context) error {
+	st := current(ctx)
+	if len(st.reps) == 0 {
+		return st.failf("no repetition was sent")
+	}
+	var f []string
+	for i, a := range st.reps {
+		if a.err != nil {
+			f = append(f, fmt.Sprintf("repetition %d of %d: %s: expected OK, got %s", i+1, len(st.reps), a.call, answer(a.err)))
+		}
+	}
+	return joinFailures(st, "repeating a request must be safe", f)
+}
+
+func everyRepetitionReturnsID(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	if ref.id == "" {
+		return st.failf("no create returned a VM id")
+	}
+	var f []string
+	for i, a := range st.reps {
+		if a.err == nil && a.id != ref.id {
+			f = append(f, fmt.Sprintf("repetition %d of %d: %s returned id %q, expected %q", i+1, len(st.reps), a.call, a.id, ref.id))
+		}
+	}
+	return joinFailures(st, "creates of one name must return one id", f)
+}
+
+func exactlyOneUnderName(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	rctx, cancel := st.read(ctx)
+	defer cancel()
+	vms, err := st.d.List(rctx)
+	if err != nil {
+		return st.failf("ListVMs: expected OK, got %s", answer(err))
+	}
+	var ids []string
+	for _, vm := range vms {
+		if vm.Name == ref.name {
+			ids = append(ids, vm.ID)
+		}
+	}
+	if len(ids) != 1 {
+		return st.failf("ListVMs lists %d VMs named %q (ids %v), expected exactly 1", len(ids), ref.name, ids)
+	}
+	return nil
+}
+
+func createInParallel(ctx context.Context) error {
+	st := current(ctx)
+	n := st.s.cfg.ParallelCreates
+	st.parallel = make([]attempt, n)
+	names := make([]string, n)
+	for i := range n {
+		names[i] = st.vmName(fmt.Sprintf("p%02d", i+1))
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { st.parallel[i] = st.create(ctx, names[i], st.s.cfg.VMSpec) })
+	}
+	wg.Wait()
+	for i, a := range st.parallel {
+		alias := fmt.Sprintf("p%02d", i+1)
+		st.vms[alias] = &vmRef{alias: alias, name: names[i], id: a.id, spec: st.s.cfg.VMSpec}
+	}
+	return nil
+}
+
+func everyCreateOwnID(ctx context.Context) error {
+	st := current(ctx)
+	var f []string
+	seen := map[string]string{}
+	for _, a := range st.parallel {
+		switch {
+		case a.err != nil:
+			f = append(f, fmt.Sprintf("%s: expected OK, got %s", a.call, answer(a.err)))
+		case a.id == "":
+			f = append(f, fmt.Sprintf("%s: answered OK with an empty VM id", a.call))
+		case seen[a.id] != "":
+			f = append(f, fmt.Sprintf("%s returned id %q, already returned by %s", a.call, a.id, seen[a.id]))
+		default:
+			seen[a.id] = a.call
+		}
+	}
+	return joinFailures(st, fmt.Sprintf("%d parallel creates of distinct VMs must all succeed with distinct ids", len(st.parallel)), f)
+}
+
+func allListed(ctx context.Context) error {
+	st := current(ctx)
+	rctx, cancel := st.read(ctx)
+	defer cancel()
+	vms, err := st.d.List(rctx)
+	if err != nil {
+		return st.failf("ListVMs: expected OK, got %s", answer(err))
+	}
+	byID := map[string]string{}
+	for _, vm := range vms {
+		byID[vm.ID] = vm.Name
+	}
+	var f []string
+	for _, ref := range st.vms {
+		name, ok := byID[ref.id]
+		switch {
+		case ref.id == "":
+			f = append(f, fmt.Sprintf("%q has no id to look for", ref.name))
+		case !ok:
+			f = append(f, fmt.Sprintf("%q (id %q) is not listed", ref.name, ref.id))
+		case name != ref.name:
+			f = append(f, fmt.Sprintf("id %q is listed as %q, expected %q", ref.id, name, ref.name))
+		}
+	}
+	slices.Sort(f)
+	return joinFailures(st, "ListVMs must list every VM created in parallel", f)
+}
+
+func reconfigureVM(ctx context.Context, alias string, cpu, memory int) error {
+	st := current(ctx)
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	spec := ref.spec
+	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	err = st.d.Reconfigure(octx, ref.id, spec)
+	if err := st.expectOK(fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", ref.id, cpu, memory), err); err != nil {
+		return err
+	}
+	ref.spec = spec
+	return nil
+}
+
+func reconfigureRaw(ctx context.Context, doc *godog.DocString) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	raw, err := st.rawPayloads()
+	if err != nil {
+		return err
+	}
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	err = raw.ReconfigureRaw(octx, ref.id, doc.Content)
+	return st.expectOK(fmt.Sprintf("Reconfigure(id=%q, desired_json=%s)", ref.id, doc.Content), err)
+}
+
+func repeatReconfigure(ctx context.Context, cpu, memory int) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	spec := ref.spec
+	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
+	st.reps = nil
+	for range st.s.cfg.IdempotentCount {
+		octx, cancel := st.op(ctx)
+		err := st.d.Reconfigure(octx, ref.id, spec)
+		cancel()
+		st.reps = append(st.reps, attempt{call: fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", ref.id, cpu, memory), err: err})
+	}
+	return nil
+}
+
+func (st *scenario) delete(ctx context.Context, ref *vmRef) attempt {
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	err := st.d.Delete(octx, ref.id)
+	if err == nil {
+		st.res.vmDeleted(ref.id)
+	}
+	return attempt{call: fmt.Sprintf("Delete(id=%q)", ref.id), err: err}
+}
+
+func deleteVM(ctx context.Context, alias string) error {
+	st := current(ctx)
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	a := st.delete(ctx, ref)
+	return st.expectOK(a.call, a.err)
+}
+
+func repeatDelete(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	st.reps = nil
+	for range st.s.cfg.IdempotentCount {
+		st.reps = append(st.reps, st.delete(ctx, ref))
+	}
+	return nil
+}
+
+// noLongerExists: Describe answers exists=false (or, in a dialect without that flag,
+// NotFound) and the VM list no longer lists the id.
+func noLongerExists(ctx context.Context, alias string) error {
+	st := current(ctx)
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	v := st.look(ctx, ref)
+	var f []string
+	describeExists, _ := st.d.Supports(driver.FeatureDescribeExists)
+	code, _ := codeOf(v.descErr)
+	switch {
+	case v.descErr == nil && v.desc.Exists:
+		f = append(f, fmt.Sprintf("Describe(id=%q): exists=true after the VM was deleted", ref.id))
+	case v.descErr != nil && (describeExists || code != codes.NotFound):
+		want := "OK with exists=false"
+		if !describeExists {
+			want = "NotFound"
+		}
+		f = append(f, fmt.Sprintf("Describe(id=%q) of a deleted VM: expected %s, got %s", ref.id, want, answer(v.descErr)))
+	}
+	switch {
+	case v.listErr != nil:
+		f = append(f, fmt.Sprintf("ListVMs: expected OK, got %s", answer(v.listErr)))
+	case v.listed != nil:
+		f = append(f, fmt.Sprintf("ListVMs still lists %q (id %q) after it was deleted", v.listed.Name, ref.id))
+	}
+	return joinFailures(st, fmt.Sprintf("VM %q should be gone from every view", ref.name), f)
+}

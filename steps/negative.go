@@ -1,0 +1,404 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cucumber/godog"
+	"google.golang.org/grpc/codes"
+
+	"github.com/vctsio/vcts/steps/driver"
+)
+
+var negativeSteps = []phrase{
+	{`^I try to (describe|power on|power off|reboot|reconfigure|delete|take a snapshot of|clone) a VM with (an empty|an unknown) id$`, tryWithID},
+	{`^I try to create a VM without a name$`, tryCreateWithoutName},
+	{`^I try to create a VM with (-?\d+) CPUs? and (-?\d+) MiB of memory$`, tryCreateWith},
+	{`^I try to create a VM with the class JSON '(.*)'$`, tryCreateRaw},
+	{`^I try to reconfigure the VM with the desired state JSON '(.*)'$`, tryReconfigureRaw},
+	{`^I describe a VM with an unknown id$`, describeUnknown},
+	{`^the provider answers that the VM does not exist$`, answersDoesNotExist},
+	{`^the provider answers (OK|InvalidArgument|NotFound|Unimplemented)$`, providerAnswers},
+	{`^I try to get the status of (an unknown task|no task reference|a task with an empty id)$`, tryTaskStatus},
+	{`^every task the provider returned completed with done and an empty error$`, everyTaskCompleted},
+	{`^I send these bad requests one after another:$`, sendBadRequests},
+	{`^after each of them the provider still answered within the call timeout$`, stillAnswered},
+}
+
+// unknownVMID is a well-formed id of a VM that does not exist. Like csi-sanity's IDGenerator
+// it is, by default, the id of a VM the suite created and deleted, so it has the provider's
+// own format (a numeric id for a provider with numeric ids).
+func (s *Suite) unknownVMID(ctx context.Context) (string, error) {
+	if s.cfg.UnknownVMID != "" {
+		return s.cfg.UnknownVMID, nil
+	}
+	s.unknownMu.Lock()
+	defer s.unknownMu.Unlock()
+	if s.unknownVM != "" || s.unknownVMFailed != nil {
+		return s.unknownVM, s.unknownVMFailed
+	}
+	name := s.own.prefix + randomSuffix(5)
+	t := s.timeouts()
+	var id string
+	err := bounded(ctx, t, func(ctx context.Context) (err error) {
+		id, err = s.cfg.Driver.Create(ctx, name, s.cfg.VMSpec)
+		return err
+	})
+	s.own.addVM(id, name)
+	if err == nil && id == "" {
+		err = fmt.Errorf("answered OK with an empty id")
+	}
+	if err != nil {
+		s.unknownVMFailed = fmt.Errorf("obtaining an unknown VM id: %s: %s", createCall(name, s.cfg.VMSpec), answer(err))
+		return "", s.unknownVMFailed
+	}
+	if err := bounded(ctx, t, func(ctx context.Context) error { return s.cfg.Driver.Delete(ctx, id) }); err != nil {
+		s.unknownVMFailed = fmt.Errorf("obtaining an unknown VM id: Delete(id=%q): %s", id, answer(err))
+		return "", s.unknownVMFailed
+	}
+	s.own.vmDeleted(id)
+	s.unknownVM = id
+	return id, nil
+}
+
+func tryWithID(ctx context.Context, action, which string) error {
+	st := current(ctx)
+	id := ""
+	if which == "an unknown" {
+		var err error
+		if id, err = st.s.unknownVMID(ctx); err != nil {
+			return st.failf("%v", err)
+		}
+	}
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	var a attempt
+	switch action {
+	case "describe":
+		_, err := st.d.Describe(octx, id)
+		a = attempt{call: fmt.Sprintf("Describe(id=%q)", id), err: err}
+	case "power on":
+		a = attempt{call: powerCall(id, driver.PowerOn), err: st.d.Power(octx, id, driver.PowerOn)}
+	case "power off":
+		a = attempt{call: powerCall(id, driver.PowerOff), err: st.d.Power(octx, id, driver.PowerOff)}
+	case "reboot":
+		a = attempt{call: powerCall(id, driver.PowerReboot), err: st.d.Power(octx, id, driver.PowerReboot)}
+	case "reconfigure":
+		a = attempt{call: fmt.Sprintf("Reconfigure(id=%q)", id), err: st.d.Reconfigure(octx, id, st.s.cfg.VMSpec)}
+	case "delete":
+		a = attempt{call: fmt.Sprintf("Delete(id=%q)", id), err: st.d.Delete(octx, id)}
+	case "take a snapshot of":
+		snap, err := st.d.SnapshotCreate(octx, id, st.vmName("snap"))
+		st.res.addSnapshot(id, snap)
+		a = attempt{call: fmt.Sprintf("SnapshotCreate(vm_id=%q)", id), err: err, id: snap}
+	case "clone":
+		target := st.vmName("copy")
+		clone, err := st.d.Clone(octx, id, target, nil)
+		st.res.addVM(clone, target)
+		a = attempt{call: fmt.Sprintf("Clone(source_vm_id=%q, target_name=%q)", id, target), err: err, id: clone}
+	}
+	st.last = &a
+	return nil
+}
+
+func tryCreateWithoutName(ctx context.Context) error {
+	st := current(ctx)
+	a := st.create(ctx, "", st.s.cfg.VMSpec)
+	st.last = &a
+	return nil
+}
+
+func tryCreateWith(ctx context.Context, cpu, memory int) error {
+	st := current(ctx)
+	a := st.create(ctx, st.vmName("vm"), st.spec(cpu, memory))
+	st.last = &a
+	return nil
+}
+
+func tryCreateRaw(ctx context.Context, class string) error {
+	st := current(ctx)
+	raw, err := st.rawPayloads()
+	if err != nil {
+		return err
+	}
+	name := st.vmName("vm")
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	id, err := raw.CreateRaw(octx, name, st.s.cfg.VMSpec, class)
+	st.res.addVM(id, name)
+	st.last = &attempt{call: fmt.Sprintf("Create(name=%q, class_json=%s)", name, class), err: err, id: id}
+	return nil
+}
+
+func tryReconfigureRaw(ctx context.Context, desired string) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	raw, err := st.rawPayloads()
+	if err != nil {
+		return err
+	}
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	err = raw.ReconfigureRaw(octx, ref.id, desired)
+	st.last = &attempt{call: fmt.Sprintf("Reconfigure(id=%q, desired_json=%s)", ref.id, desired), err: err}
+	return nil
+}
+
+func describeUnknown(ctx context.Context) error {
+	st := current(ctx)
+	id, err := st.s.unknownVMID(ctx)
+	if err != nil {
+		return st.failf("%v", err)
+	}
+	rctx, cancel := st.read(ctx)
+	defer cancel()
+	d, err := st.d.Describe(rctx, id)
+	st.last = &attempt{call: fmt.Sprintf("Describe(id=%q)", id), err: err}
+	if err == nil && d.Exists {
+		st.last.id = id // marks "exists" for the Then step
+	}
+	return nil
+}
+
+func answersDoesNotExist(ctx context.Context) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no request was sent")
+	}
+	switch {
+	case st.last.err != nil:
+		return st.failf("%s: expected OK with exists=false, got %s", st.last.call, answer(st.last.err))
+	case st.last.id != "":
+		return st.failf("%s: expected OK with exists=false, got exists=true for a deleted VM", st.last.call)
+	}
+	return st.alive(ctx, st.last.call)
+}
+
+// providerAnswers judges the latest attempt, then checks that the provider survived it.
+func providerAnswers(ctx context.Context, codeName string) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no request was sent")
+	}
+	want, err := parseCode(codeName)
+	if err != nil {
+		return err
+	}
+	if err := st.expectCode(*st.last, want); err != nil {
+		return err
+	}
+	return st.alive(ctx, st.last.call)
+}
+
+func (st *scenario) tasksAPI() (driver.Tasks, error) {
+	t, ok := st.d.(driver.Tasks)
+	if !ok {
+		return nil, st.failf("driver %s reports tasks supported but has no TaskStatus method", st.d.Dialect())
+	}
+	return t, nil
+}
+
+func tryTaskStatus(ctx context.Context, which string) error {
+	st := current(ctx)
+	t, err := st.tasksAPI()
+	if err != nil {
+		return err
+	}
+	rctx, cancel := st.read(ctx)
+	defer cancel()
+	var a attempt
+	switch which {
+	case "an unknown task":
+		_, err = t.TaskStatus(rctx, st.s.cfg.UnknownTaskID, true)
+		a = attempt{call: fmt.Sprintf("TaskStatus(task.id=%q)", st.s.cfg.UnknownTaskID), err: err}
+	case "no task reference":
+		_, err = t.TaskStatus(rctx, "", false)
+		a = attempt{call: "TaskStatus(task=nil)", err: err}
+	case "a task with an empty id":
+		_, err = t.TaskStatus(rctx, "", true)
+		a = attempt{call: `TaskStatus(task.id="")`, err: err}
+	}
+	st.last = &a
+	return nil
+}
+
+func everyTaskCompleted(ctx context.Context) error {
+	st := current(ctx)
+	recs := st.tasks.Records()
+	if len(recs) == 0 {
+		return st.failf("no lifecycle call was observed")
+	}
+	var f []string
+	for _, r := range recs {
+		if !r.Done || r.Error != "" {
+			f = append(f, fmt.Sprintf("%s: task %q ended with done=%t error=%q after %d polls", r.Call, r.ID, r.Done, r.Error, r.Polls))
+		}
+	}
+	return joinFailures(st, "every task must complete with done and an empty error", f)
+}
+
+// badProbe is one bad request of the responsiveness sweep and what followed it.
+type badProbe struct {
+	request string
+	call    string
+	err     error
+	skipped string // why the dialect could not send it
+	failure string // why the provider counts as unresponsive after it
+}
+
+// badRequest sends one named bad request; skipped is set when the dialect cannot express it.
+func (st *scenario) badRequest(ctx context.Context, request string, ref *vmRef) (call string, err error, skipped string) {
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	unknown := func() string {
+		id, uerr := st.s.unknownVMID(ctx)
+		if uerr != nil {
+			err = uerr
+		}
+		return id
+	}
+	raw, rawOK := st.d.(driver.RawPayloads)
+	if ok, _ := st.d.Supports(driver.FeatureRawPayload); !ok {
+		rawOK = false
+	}
+	tasks, tasksOK := st.d.(driver.Tasks)
+	if ok, _ := st.d.Supports(driver.FeatureTasks); !ok {
+		tasksOK = false
+	}
+	switch request {
+	case "create without a name":
+		a := st.create(ctx, "", st.s.cfg.VMSpec)
+		return a.call, a.err, ""
+	case "create with 0 CPUs":
+		a := st.create(ctx, st.vmName("bad"), st.spec(0, int(st.s.cfg.VMSpec.MemoryMiB)))
+		return a.call, a.err, ""
+	case "create with malformed class JSON":
+		if !rawOK {
+			return "", nil, "no raw payloads"
+		}
+		name := st.vmName("bad")
+		id, err := raw.CreateRaw(octx, name, st.s.cfg.VMSpec, `{"CPU":`)
+		st.res.addVM(id, name)
+		return fmt.Sprintf(`Create(name=%q, class_json={"CPU":)`, name), err, ""
+	case "describe an empty id":
+		_, err := st.d.Describe(octx, "")
+		return `Describe(id="")`, err, ""
+	case "power with operation 99":
+		return powerCall(ref.id, 99), st.d.Power(octx, ref.id, 99), ""
+	case "power an unknown VM":
+		id := unknown()
+		if err != nil {
+			return "obtaining an unknown id", err, ""
+		}
+		return powerCall(id, driver.PowerOn), st.d.Power(octx, id, driver.PowerOn), ""
+	case "reconfigure an unknown VM":
+		id := unknown()
+		if err != nil {
+			return "obtaining an unknown id", err, ""
+		}
+		return fmt.Sprintf("Reconfigure(id=%q)", id), st.d.Reconfigure(octx, id, st.s.cfg.VMSpec), ""
+	case "reconfigure with malformed desired JSON":
+		if !rawOK {
+			return "", nil, "no raw payloads"
+		}
+		return fmt.Sprintf(`Reconfigure(id=%q, desired_json={"Class":)`, ref.id), raw.ReconfigureRaw(octx, ref.id, `{"Class":`), ""
+	case "delete an empty id":
+		return `Delete(id="")`, st.d.Delete(octx, ""), ""
+	case "get the status of an unknown task":
+		if !tasksOK {
+			return "", nil, "no tasks"
+		}
+		_, err := tasks.TaskStatus(octx, st.s.cfg.UnknownTaskID, true)
+		return fmt.Sprintf("TaskStatus(task.id=%q)", st.s.cfg.UnknownTaskID), err, ""
+	case "get the status of no task reference":
+		if !tasksOK {
+			return "", nil, "no tasks"
+		}
+		_, err := tasks.TaskStatus(octx, "", false)
+		return "TaskStatus(task=nil)", err, ""
+	}
+	return "", fmt.Errorf("unknown bad request %q in the feature file", request), ""
+}
+
+// crashCodes are the answers of a provider that panicked or died on a request: a client
+// mistake must never produce them.
+var crashCodes = map[codes.Code]bool{codes.Unknown: true, codes.Internal: true, codes.Unavailable: true}
+
+func sendBadRequests(ctx context.Context, table *godog.Table) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	if len(table.Rows) < 2 {
+		return st.failf("the bad-request table is empty")
+	}
+	for _, row := range table.Rows[1:] {
+		p := badProbe{request: row.Cells[0].Value}
+		start := time.Now()
+		var skipped string
+		p.call, p.err, skipped = st.badRequest(ctx, p.request, ref)
+		elapsed := time.Since(start)
+		if skipped != "" {
+			p.skipped = skipped
+			st.bad = append(st.bad, p)
+			continue
+		}
+		code, isStatus := codeOf(p.err)
+		switch {
+		case isStatus && code == codes.DeadlineExceeded, elapsed > st.s.cfg.CallTimeout+st.s.cfg.TaskTimeout:
+			p.failure = fmt.Sprintf("%s (%s): no answer within the call timeout (%s)", p.request, p.call, answer(p.err))
+		case isStatus && crashCodes[code]:
+			p.failure = fmt.Sprintf("%s (%s): answered %s, the sign of a crash, not of a rejected request", p.request, p.call, answer(p.err))
+		default:
+			p.failure = st.probe(ctx, ref, p)
+		}
+		st.bad = append(st.bad, p)
+	}
+	return nil
+}
+
+// probe checks a read, the list and a write after a bad request: the upstream mock, for one,
+// kept answering reads while its write lock stayed held.
+func (st *scenario) probe(ctx context.Context, ref *vmRef, p badProbe) string {
+	after := fmt.Sprintf("after %s (%s answered %s)", p.request, p.call, answer(p.err))
+	rctx, cancel := st.read(ctx)
+	_, err := st.d.Describe(rctx, ref.id)
+	cancel()
+	if err != nil {
+		return fmt.Sprintf("provider unresponsive %s: Describe(id=%q) answered %s", after, ref.id, answer(err))
+	}
+	rctx, cancel = st.read(ctx)
+	_, err = st.d.List(rctx)
+	cancel()
+	if err != nil {
+		return fmt.Sprintf("provider unresponsive %s: ListVMs answered %s", after, answer(err))
+	}
+	if a := st.power(ctx, ref, driver.PowerOn); a.err != nil {
+		return fmt.Sprintf("provider unresponsive %s: %s answered %s", after, a.call, answer(a.err))
+	}
+	return ""
+}
+
+func stillAnswered(ctx context.Context) error {
+	st := current(ctx)
+	var f []string
+	sent := 0
+	for _, p := range st.bad {
+		if p.skipped != "" {
+			continue
+		}
+		sent++
+		if p.failure != "" {
+			f = append(f, p.failure)
+		}
+	}
+	if sent == 0 {
+		return st.failf("no bad request could be sent in dialect %s", st.d.Dialect())
+	}
+	return joinFailures(st, fmt.Sprintf("the provider must keep answering after bad requests (%d sent)", sent), f)
+}
