@@ -69,6 +69,8 @@ type Target struct {
 	Kind string `json:"kind,omitempty"`
 	// Image is the container target's image.
 	Image string `json:"image,omitempty"`
+	// Port is the provider's gRPC port inside the container (default 9443).
+	Port int `json:"port,omitempty"`
 	// ProviderBin is the process target's provider binary.
 	ProviderBin string `json:"provider_bin,omitempty"`
 	// StartTimeout bounds waiting for the provider to report SERVING.
@@ -90,7 +92,8 @@ type Profile struct {
 // On reports whether the profile is enabled (default true).
 func (p Profile) On() bool { return p.Enabled == nil || *p.Enabled }
 
-// CoreProfile is the mandatory profile; it carries the VM specs used by every create.
+// CoreProfile is the mandatory profile; it carries the VM specs used by every create (the
+// first entry; empty means the suite's default VM).
 type CoreProfile struct {
 	Enabled *bool    `json:"enabled,omitempty"`
 	VMSpecs []VMSpec `json:"vm_specs,omitempty"`
@@ -120,12 +123,13 @@ type Tests struct {
 	// Cleanup false keeps the process target's storage directory after the run (the suite
 	// still deletes every VM it created).
 	Cleanup *bool `json:"cleanup,omitempty"`
-	// IdempotentCount is how often each lifecycle call is repeated (default 3).
+	// IdempotentCount is how often each lifecycle call is repeated (suite default 3).
 	IdempotentCount int `json:"idempotent_count,omitempty"`
-	// ParallelCreates is how many VMs the concurrency scenario creates at once (default 4).
+	// ParallelCreates is how many VMs the concurrency scenario creates at once (suite
+	// default 8).
 	ParallelCreates int `json:"parallel_creates,omitempty"`
-	// CallTimeout bounds one gRPC call (default 10s); TaskTimeout bounds waiting for a task
-	// (default 60s).
+	// CallTimeout bounds one gRPC call (suite default 10s); TaskTimeout bounds waiting for a
+	// task (suite default 60s).
 	CallTimeout Duration `json:"call_timeout,omitempty"`
 	TaskTimeout Duration `json:"task_timeout,omitempty"`
 	// KnownFailing is a file of requirement IDs that must fail (relative to the config file).
@@ -283,23 +287,16 @@ func (r *RawJSON) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the JSON as a string, so the document reads back unchanged.
 func (r RawJSON) MarshalJSON() ([]byte, error) { return json.Marshal(string(r)) }
 
-// Default returns the configuration that suits the reference file provider.
+// DefaultTimeout bounds a whole run unless tests.timeout says otherwise.
+const DefaultTimeout = 30 * time.Minute
+
+// Default returns the configuration that suits the reference file provider. Keys that
+// tune the step definitions (vm_specs, idempotent_count, parallel_creates, call_timeout,
+// task_timeout) stay zero here, meaning "the suite's default"; the runner records the
+// values in effect in results.json.
 func Default() File {
 	return File{
 		Provider: Provider{Dialect: DialectV1},
-		Profiles: Profiles{Core: CoreProfile{VMSpecs: []VMSpec{DefaultVMSpec()}}},
-		Tests: Tests{
-			Timeout:         Duration(30 * time.Minute),
-			Parallel:        DefaultParallel,
-			IdempotentCount: 3,
-			ParallelCreates: 4,
-			CallTimeout:     Duration(10 * time.Second),
-			TaskTimeout:     Duration(60 * time.Second),
-		},
+		Tests:    Tests{Timeout: Duration(DefaultTimeout), Parallel: DefaultParallel},
 	}
-}
-
-// DefaultVMSpec is the VM the suite creates when the configuration names none.
-func DefaultVMSpec() VMSpec {
-	return VMSpec{Name: "small", CPU: 1, Memory: 1024, Image: "ubuntu-22.04"}
 }

@@ -70,13 +70,8 @@ func Parse(data []byte) (File, error) {
 	if strings.TrimSpace(string(doc)) == "null" {
 		return f, nil // an empty file is the defaults
 	}
-	specs := f.Profiles.Core.VMSpecs
-	f.Profiles.Core.VMSpecs = nil
 	if err := decodeStrict(doc, &f); err != nil {
 		return File{}, err
-	}
-	if len(f.Profiles.Core.VMSpecs) == 0 {
-		f.Profiles.Core.VMSpecs = specs
 	}
 	return f, nil
 }
@@ -200,6 +195,9 @@ func (f *File) Finalize(baseDir string) error {
 		if f.Target.Kind == TargetContainer && f.Target.Image == "" {
 			f.Target.Image = DefaultImage
 		}
+		if f.Target.Port < 0 || f.Target.Port > 65535 {
+			return errorf("target.port", "want a port number, got %d", f.Target.Port)
+		}
 	case TargetEndpoint:
 		if f.Provider.Endpoint == "" {
 			return errorf("provider.endpoint", "the endpoint target needs an endpoint (host:port), e.g. --endpoint 127.0.0.1:9443")
@@ -218,9 +216,6 @@ func (f *File) Finalize(baseDir string) error {
 	if f.Profiles.Core.Enabled != nil && !*f.Profiles.Core.Enabled {
 		return errorf("profiles.core.enabled", "the core profile is mandatory and cannot be disabled")
 	}
-	if len(f.Profiles.Core.VMSpecs) == 0 {
-		f.Profiles.Core.VMSpecs = []VMSpec{DefaultVMSpec()}
-	}
 	for i, s := range f.Profiles.Core.VMSpecs {
 		key := fmt.Sprintf("profiles.core.vm_specs[%d]", i)
 		if s.CPU <= 0 {
@@ -236,27 +231,17 @@ func (f *File) Finalize(baseDir string) error {
 	t := &f.Tests
 	for _, c := range []struct {
 		key string
-		v   *int
-		def int
-	}{{"tests.idempotent_count", &t.IdempotentCount, 3}, {"tests.parallel_creates", &t.ParallelCreates, 4}} {
-		if *c.v < 0 {
-			return errorf(c.key, "must be positive, got %d", *c.v)
-		}
-		if *c.v == 0 {
-			*c.v = c.def
+		v   int
+	}{{"tests.idempotent_count", t.IdempotentCount}, {"tests.parallel_creates", t.ParallelCreates}} {
+		if c.v < 0 {
+			return errorf(c.key, "must be positive, got %d", c.v)
 		}
 	}
 	if t.Parallel == 0 {
 		t.Parallel = DefaultParallel
 	}
-	def := Default().Tests
-	for _, d := range []struct {
-		v   *Duration
-		def Duration
-	}{{&t.Timeout, def.Timeout}, {&t.CallTimeout, def.CallTimeout}, {&t.TaskTimeout, def.TaskTimeout}} {
-		if *d.v == 0 {
-			*d.v = d.def
-		}
+	if t.Timeout == 0 {
+		t.Timeout = Duration(DefaultTimeout)
 	}
 	if err := ValidateTags(t.Tags); err != nil {
 		return &Error{Key: "tests.tags", Err: err}

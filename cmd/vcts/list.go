@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vctsio/vcts/features"
+	"github.com/vctsio/vcts/harness/runner"
+)
+
+func newListCmd() *cobra.Command {
+	var tf targetFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the requirements; with a provider, say which apply to it and why others don't",
+		Long: `List the conformance requirements (ID, profile, rule).
+
+With --endpoint, --target or --config the provider is asked for its capabilities and
+every requirement is marked as applying to it or not, with the reason.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			probe := tf.configPath != "" || tf.o.Endpoint != "" || tf.o.Target != ""
+			if !probe {
+				reqs, err := features.Requirements()
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tPROFILE\tNEEDS\tRULE")
+				for _, r := range reqs {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.ID, r.Profile, dash(strings.Join(r.Needs, ",")), r.Rule)
+				}
+				return w.Flush()
+			}
+			cfg, profiles, err := tf.resolve()
+			if err != nil {
+				return err
+			}
+			p, err := runner.ProbeProvider(cmd.Context(), runner.Options{Config: cfg, Profiles: profiles})
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			fmt.Fprintf(out, "Provider: %s (%s target, %s dialect)\n", p.Endpoint, p.Target.Kind, cfg.Provider.Dialect)
+			if p.CapabilitiesError != "" {
+				fmt.Fprintf(out, "GetCapabilities failed: %s\n\n", p.CapabilitiesError)
+			} else {
+				fmt.Fprintf(out, "Capabilities: snapshots=%t clones=%t\n  %s\n\n", p.Capabilities.Snapshots, p.Capabilities.Clones, p.Capabilities.Raw)
+			}
+			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tPROFILE\tAPPLIES\tRULE / WHY NOT")
+			n := 0
+			for _, a := range p.Requirements {
+				what := a.Requirement.Rule
+				applies := "yes"
+				if !a.Applies {
+					applies, what = "no", a.Reason
+				} else {
+					n++
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", a.Requirement.ID, a.Requirement.Profile, applies, what)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\n%d of %d requirements apply.\n", n, len(p.Requirements))
+			return nil
+		},
+	}
+	tf.bind(cmd.Flags())
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vctsio/vcts/harness/console"
+	"github.com/vctsio/vcts/harness/runner"
+)
+
+func newRunCmd() *cobra.Command {
+	var tf targetFlags
+	var reportDir string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the conformance suite against a provider",
+		Long: `Run the conformance suite against a provider and write every report to --report-dir.
+
+Without --config and --target it runs against the reference file provider on the
+process target. Against any running provider that speaks the v1 wire protocol:
+
+  vcts run --target endpoint --endpoint 127.0.0.1:9443 --profile all`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, profiles, err := tf.resolve()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			level := slog.LevelWarn
+			if tf.verbose {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			fmt.Fprintf(out, "vcts: running %v against the %s target (%s dialect)\n", profiles, cfg.Target.Kind, cfg.Provider.Dialect)
+			res, runErr := runner.Run(cmd.Context(), runner.Options{
+				Config: cfg, Profiles: profiles, ReportDir: reportDir, Progress: out, Log: log,
+			})
+			if res == nil {
+				return runErr // configuration mistakes come back as *config.Error: exit 2
+			}
+			console.Summary(out, res.Report)
+			if len(res.Files) > 0 {
+				fmt.Fprintf(out, "\nReports in %s (report.html, junit.xml, results.json, ...)\n", reportDir)
+			}
+			if runErr != nil {
+				return &exitError{code: 1, err: runErr}
+			}
+			return &exitError{code: res.Report.ExitCode()}
+		},
+	}
+	tf.bind(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&tf.o.Tags, "tags", "", `godog tag expression narrowing the scenarios, e.g. "@CORE-001,@CORE-002" or "~@needs-tasks"`)
+	fs.IntVar(&tf.o.Concurrency, "concurrency", 0, "scenarios run at once (default: tests.parallel, 4)")
+	fs.StringVar(&tf.o.KnownFailing, "known-failing", "", "file of requirement IDs that must fail (one per line, # comments)")
+	fs.StringVar(&reportDir, "report-dir", "reports", "directory for the reports")
+	fs.Var(durationFlag{&tf.o.Timeout}, "timeout", "bound for the whole run, e.g. 10m (default: tests.timeout, 30m)")
+	return cmd
+}
