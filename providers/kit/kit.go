@@ -1,36 +1,231 @@
 // Package kit is the small server kit every provider needs: gRPC and HTTP listeners, health,
 // reflection, metrics, logging, panic recovery, transport security and graceful shutdown.
+//
+// A provider main binds the standard flags, builds its service and hands both to Run:
+//
+//	fs := flag.NewFlagSet("provider-x", flag.ContinueOnError)
+//	flags := kit.BindFlags(fs, os.LookupEnv)
+//	_ = fs.Parse(os.Args[1:])
+//	opts, err := flags.Options("x", os.Stderr)
+//	...
+//	err = kit.Run(ctx, opts, func(s *grpc.Server) { provider.Register(s) })
 package kit
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 )
 
+// Defaults of Options, also the defaults of the flags that BindFlags declares.
+const (
+	DefaultGRPCAddr        = ":9443"
+	DefaultHTTPAddr        = ":8080"
+	DefaultTLSDir          = "/etc/virtrigaud/tls"
+	DefaultShutdownTimeout = 15 * time.Second
+)
+
+// HealthService is the grpc.health.v1 service name that VirtRigaud's manager checks, next to "".
+const HealthService = "provider"
+
 // Options configure a provider server. Zero values mean the defaults in the field comments.
+// Options never read the environment themselves; BindFlags does that.
 type Options struct {
-	// GRPCAddr (default ":9443", env PROVIDER_GRPC_ADDR) and HTTPAddr (default ":8080",
-	// env PROVIDER_HTTP_ADDR).
+	// GRPCAddr (default ":9443") and HTTPAddr (default ":8080") are the listen addresses.
 	GRPCAddr string
 	HTTPAddr string
-	// TLSDir holds tls.crt, tls.key and ca.crt (default /etc/virtrigaud/tls).
+	// TLSDir holds tls.crt, tls.key and ca.crt (default /etc/virtrigaud/tls). All three present
+	// means mutual TLS with a required client certificate; see Listen for the other cases.
 	TLSDir string
 	// Insecure allows plaintext when no TLS file is present (VIRTRIGAUD_PROVIDER_INSECURE=true).
 	Insecure bool
-	// Name is the provider's name, used in logs and as a metrics label.
+	// Name is the provider's name, used in logs and as the "provider" label of the metrics.
 	Name string
 	// Ready is called by /readyz; nil means always ready.
 	Ready func(ctx context.Context) error
-	// ShutdownTimeout bounds graceful shutdown (default 15s).
+	// ShutdownTimeout bounds graceful shutdown (default 15s); calls still running after it
+	// are cancelled.
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
+	// Logger receives the server's and the per-RPC logs (default: JSON on stderr, level info).
+	Logger *slog.Logger
+	// Registry receives the kit's metrics and is served on /metrics; a provider registers its
+	// own metrics in the same registry. nil means a fresh registry.
+	Registry *prometheus.Registry
+}
+
+// Server is a provider server whose listeners are bound but which does not serve yet.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	grpc     *grpc.Server
+	health   *health.Server
+	http     *http.Server
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	stopping atomic.Bool
+	served   atomic.Bool
 }
 
 // Run serves until ctx is cancelled (e.g. on SIGTERM), then shuts down gracefully.
 // register adds the provider's services to the gRPC server.
 func Run(ctx context.Context, opts Options, register func(*grpc.Server)) error {
-	panic("not implemented yet")
+	s, err := Listen(opts, register)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+// Listen checks the transport security, builds the gRPC server (health, reflection, the
+// provider's services) and binds both listeners. It refuses to build a server when the TLS
+// files are incomplete or invalid, or absent without Insecure. Serve must be called on the
+// result; it owns the listeners from then on.
+func Listen(opts Options, register func(*grpc.Server)) (*Server, error) {
+	opts = withDefaults(opts)
+	log := opts.Logger.With("provider", opts.Name)
+
+	creds, err := transportCredentials(opts.TLSDir, opts.Insecure, log)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registry, opts.Name)
+	if err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
+
+	srvOpts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(observeUnary(log, m), recoverUnary(log, m)),
+		grpc.ChainStreamInterceptor(observeStream(log, m), recoverStream(log, m)),
+	}
+	if creds != nil {
+		srvOpts = append(srvOpts, grpc.Creds(creds))
+	}
+	gs := grpc.NewServer(srvOpts...)
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(HealthService, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	if register != nil {
+		register(gs)
+	}
+
+	s := &Server{opts: opts, log: log, grpc: gs, health: hs}
+	s.http = &http.Server{
+		Handler:           s.httpHandler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	s.grpcLis, err = net.Listen("tcp", opts.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("gRPC listener on %s: %w", opts.GRPCAddr, err)
+	}
+	s.httpLis, err = net.Listen("tcp", opts.HTTPAddr)
+	if err != nil {
+		s.grpcLis.Close()
+		return nil, fmt.Errorf("HTTP listener on %s: %w", opts.HTTPAddr, err)
+	}
+	return s, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.GRPCAddr == "" {
+		o.GRPCAddr = DefaultGRPCAddr
+	}
+	if o.HTTPAddr == "" {
+		o.HTTPAddr = DefaultHTTPAddr
+	}
+	if o.TLSDir == "" {
+		o.TLSDir = DefaultTLSDir
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	return o
+}
+
+// GRPCAddr is the bound gRPC address (useful when Options asked for port 0).
+func (s *Server) GRPCAddr() net.Addr { return s.grpcLis.Addr() }
+
+// HTTPAddr is the bound HTTP address.
+func (s *Server) HTTPAddr() net.Addr { return s.httpLis.Addr() }
+
+// Serve serves gRPC and HTTP until ctx is cancelled or a listener fails, then shuts down:
+// health turns NOT_SERVING and /readyz fails, in-flight calls get up to ShutdownTimeout to
+// finish, then the rest are cancelled. It returns nil after a shutdown caused by ctx.
+func (s *Server) Serve(ctx context.Context) error {
+	if !s.served.CompareAndSwap(false, true) {
+		return errors.New("kit: Serve called twice")
+	}
+	errs := make(chan error, 2)
+	go func() {
+		if err := s.grpc.Serve(s.grpcLis); err != nil {
+			errs <- fmt.Errorf("gRPC server: %w", err)
+		}
+	}()
+	go func() {
+		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("HTTP server: %w", err)
+		}
+	}()
+	s.log.Info("serving", "grpc_addr", s.GRPCAddr().String(), "http_addr", s.HTTPAddr().String())
+
+	var failure error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down", "reason", context.Cause(ctx).Error(), "timeout", s.opts.ShutdownTimeout.String())
+	case failure = <-errs:
+		s.log.Error("server failed, shutting down", "error", failure.Error())
+	}
+	s.shutdown()
+	return failure
+}
+
+func (s *Server) shutdown() {
+	s.stopping.Store(true)
+	s.health.Shutdown()
+	deadline := time.Now().Add(s.opts.ShutdownTimeout)
+
+	drained := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(drained)
+	}()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-drained:
+	case <-timer.C:
+		s.log.Warn("graceful shutdown timed out, cancelling the remaining calls")
+		s.grpc.Stop()
+		<-drained
+	}
+
+	// The HTTP side stays up while gRPC drains so probes see /readyz failing, not a refused port.
+	httpCtx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Second))
+	defer cancel()
+	if err := s.http.Shutdown(httpCtx); err != nil {
+		s.log.Warn("HTTP shutdown", "error", err.Error())
+		s.http.Close()
+	}
+	s.log.Info("stopped")
 }
