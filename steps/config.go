@@ -79,6 +79,20 @@ func NewConfig() Config {
 	}
 }
 
+// SelectProfiles derives Config.Profiles from what the provider advertises on the wire: core
+// always runs; snapshot and clone run when offered and are otherwise skipped, with the
+// provider's own answer as the reason.
+func SelectProfiles(c driver.Capabilities) map[string]string {
+	p := map[string]string{ProfileCore: "", ProfileSnapshot: "", ProfileClone: ""}
+	if !c.Snapshots {
+		p[ProfileSnapshot] = "the provider does not advertise snapshots (" + c.Raw + ")"
+	}
+	if !c.Clones {
+		p[ProfileClone] = "the provider does not offer clones (" + c.Raw + ")"
+	}
+	return p
+}
+
 // NewRunID returns "vcts-" and six random lowercase letters and digits.
 func NewRunID() string { return "vcts-" + randomSuffix(6) }
 

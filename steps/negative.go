@@ -157,10 +157,7 @@ func describeUnknown(ctx context.Context) error {
 	rctx, cancel := st.read(ctx)
 	defer cancel()
 	d, err := st.d.Describe(rctx, id)
-	st.last = &attempt{call: fmt.Sprintf("Describe(id=%q)", id), err: err}
-	if err == nil && d.Exists {
-		st.last.id = id // marks "exists" for the Then step
-	}
+	st.last = &attempt{call: fmt.Sprintf("Describe(id=%q)", id), err: err, exists: d.Exists}
 	return nil
 }
 
@@ -172,7 +169,7 @@ func answersDoesNotExist(ctx context.Context) error {
 	switch {
 	case st.last.err != nil:
 		return st.failf("%s: expected OK with exists=false, got %s", st.last.call, answer(st.last.err))
-	case st.last.id != "":
+	case st.last.exists:
 		return st.failf("%s: expected OK with exists=false, got exists=true for a deleted VM", st.last.call)
 	}
 	return st.alive(ctx, st.last.call)

@@ -165,9 +165,10 @@ type validation struct {
 
 // attempt is the outcome of one request whose answer a later step judges.
 type attempt struct {
-	call string
-	err  error
-	id   string // the id a create or clone returned
+	call   string
+	err    error
+	id     string // the id a create or clone returned
+	exists bool   // what a Describe answered
 }
 
 func current(ctx context.Context) *scenario {
@@ -267,6 +268,10 @@ func (s *Suite) after(ctx context.Context, p *godog.Scenario, err error) (contex
 		rec.Status, rec.Reason = results.Skipped, st.skip
 	case err != nil && !errors.Is(err, godog.ErrSkip):
 		rec.Status, rec.Reason = results.Failed, err.Error()
+		if !strings.HasPrefix(rec.Reason, st.req+": ") {
+			// godog's own failures (an undefined step in strict mode) do not name the rule.
+			rec.Reason = st.req + ": " + rec.Reason
+		}
 	default:
 		rec.Status = results.Passed
 	}

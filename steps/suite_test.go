@@ -91,8 +91,8 @@ type run struct {
 	elapsed   time.Duration
 }
 
-// runSuite runs the feature files through godog against one driver, selecting profiles from
-// what the provider advertises, as the runner does.
+// runSuite runs the feature files (those matching tags) through godog against one driver,
+// selecting profiles from what the provider advertises, as the runner does.
 func runSuite(t *testing.T, d driver.Driver, tags string, tune func(*steps.Config)) run {
 	t.Helper()
 	cfg := steps.NewConfig()
@@ -103,12 +103,7 @@ func runSuite(t *testing.T, d driver.Driver, tags string, tune func(*steps.Confi
 	if err != nil {
 		t.Fatalf("capabilities: %v", err)
 	}
-	if !caps.Snapshots {
-		cfg.Profiles[steps.ProfileSnapshot] = "provider does not advertise snapshots (" + caps.Raw + ")"
-	}
-	if !caps.Clones {
-		cfg.Profiles[steps.ProfileClone] = "provider does not offer clones (" + caps.Raw + ")"
-	}
+	cfg.Profiles = steps.SelectProfiles(caps)
 	if tune != nil {
 		tune(&cfg)
 	}
@@ -121,9 +116,7 @@ func runSuite(t *testing.T, d driver.Driver, tags string, tune func(*steps.Confi
 	opts.Output = &out
 	opts.FS = features.FS
 	opts.Paths = []string{"."}
-	if tags != "" {
-		opts.Tags = tags
-	}
+	opts.Tags = tags
 	start := time.Now()
 	code := godog.TestSuite{Name: "vcts-" + d.Dialect(), ScenarioInitializer: suite.InitializeScenario, Options: &opts}.Run()
 	r := run{cfg: suite.Config(), scenarios: cfg.Results.Scenarios(), status: code, output: out.String(), elapsed: time.Since(start)}
@@ -181,7 +174,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := runSuite(t, d, "", nil)
+			r := runSuite(t, d, godogOpts.Tags, nil)
 			t.Logf("%s: %d scenarios in %s", dialect, len(r.scenarios), r.elapsed.Round(time.Millisecond))
 
 			var skipped []string
@@ -285,7 +278,9 @@ func TestSuiteCanFail(t *testing.T) {
 		},
 		{
 			name: "writes deadlock after a create without a name",
-			wrap: func(p providerv1.ProviderServer) providerv1.ProviderServer { return &wedgeOnNamelessCreate{ProviderServer: p} },
+			wrap: func(p providerv1.ProviderServer) providerv1.ProviderServer {
+				return &wedgeOnNamelessCreate{ProviderServer: p}
+			},
 			tags: "@CORE-036",
 			tune: func(c *steps.Config) {
 				c.CallTimeout, c.TaskTimeout = 300*time.Millisecond, 300*time.Millisecond
@@ -424,4 +419,35 @@ func (w *wedgeOnNamelessCreate) Reconfigure(ctx context.Context, req *providerv1
 		return nil, err
 	}
 	return w.ProviderServer.Reconfigure(ctx, req)
+}
+
+// TestUnselectedProfilesAreSkippedWithTheirReason: a scenario of a profile the runner did not
+// select is recorded as skipped, with the runner's reason, never silently dropped.
+func TestUnselectedProfilesAreSkippedWithTheirReason(t *testing.T) {
+	d := driver.NewWire(serve(t, nil))
+	r := runSuite(t, d, "@CORE-003,@SNAP-001,@CLONE-001", func(c *steps.Config) {
+		c.Profiles = map[string]string{steps.ProfileCore: "", steps.ProfileSnapshot: "configured off"}
+	})
+	want := map[string]string{
+		"CORE-003":  "",
+		"SNAP-001":  "profile snapshot skipped: configured off",
+		"CLONE-001": "profile clone not selected",
+	}
+	if len(r.scenarios) != len(want) {
+		t.Fatalf("recorded %d scenarios, want %d: %+v", len(r.scenarios), len(want), r.scenarios)
+	}
+	for _, sc := range r.scenarios {
+		reason, ok := want[sc.Requirement]
+		switch {
+		case !ok:
+			t.Errorf("unexpected scenario %s", sc.Requirement)
+		case reason == "" && sc.Status != results.Passed:
+			t.Errorf("%s: %s (%s), want passed", sc.Requirement, sc.Status, sc.Reason)
+		case reason != "" && (sc.Status != results.Skipped || sc.Reason != reason):
+			t.Errorf("%s: %s (%q), want skipped (%q)", sc.Requirement, sc.Status, sc.Reason, reason)
+		}
+		if sc.Profile == "" || sc.Feature == "" || sc.Name == "" || sc.Started.IsZero() {
+			t.Errorf("%s: incomplete record %+v", sc.Requirement, sc)
+		}
+	}
 }
