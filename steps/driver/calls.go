@@ -45,6 +45,17 @@ func waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithCancel(ctx)
 }
 
+// expired reports whether ctx is done or past its deadline. An RPC bounded by the same
+// deadline can fail a moment before ctx's own timer fires; that still counts as the wait
+// running out, not as an answer of the provider.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 // TaskRecord is one operation a driver waited for.
 type TaskRecord struct {
 	// Call names the request that started it, e.g. "Power(id=vm-1, op=ON)".

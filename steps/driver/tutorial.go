@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	tutorialv1 "github.com/vctsio/vcts/proto/gen/virtrigaud/tutorial/v1"
 )
@@ -228,7 +230,7 @@ func (t *tutorial) settle(ctx context.Context, call, id string) error {
 		ccancel()
 		rec.Polls++
 		if err != nil {
-			if wctx.Err() != nil {
+			if expired(wctx) || status.Code(err) == codes.DeadlineExceeded {
 				return finish(&TaskError{Call: call, TimedOut: true, Waited: time.Since(start), Message: "last GetVM: " + err.Error()})
 			}
 			return finish(&TaskError{Call: call, Message: "GetVM while waiting answered " + err.Error()})

@@ -272,7 +272,7 @@ func (w *wire) await(ctx context.Context, call string, ref *providerv1.TaskRef) 
 		ccancel()
 		rec.Polls++
 		switch {
-		case err != nil && wctx.Err() != nil:
+		case err != nil && (expired(wctx) || status.Code(err) == codes.DeadlineExceeded):
 			return finish(&TaskError{Call: call, ID: rec.ID, TimedOut: true, Waited: time.Since(start), Message: "last TaskStatus: " + err.Error()})
 		case err != nil:
 			// Reported as a task failure, not as the status error itself: a NotFound from
