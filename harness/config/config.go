@@ -27,6 +27,9 @@ const (
 	TargetProcess   = "process"
 	TargetEndpoint  = "endpoint"
 	TargetContainer = "container"
+	// TargetConnection: the caller supplies a gRPC connection (Go library use); nothing
+	// is started or dialled.
+	TargetConnection = "connection"
 )
 
 // Dialects the suite speaks.

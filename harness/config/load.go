@@ -198,6 +198,7 @@ func (f *File) Finalize(baseDir string) error {
 		if f.Target.Port < 0 || f.Target.Port > 65535 {
 			return errorf("target.port", "want a port number, got %d", f.Target.Port)
 		}
+	case TargetConnection:
 	case TargetEndpoint:
 		if f.Provider.Endpoint == "" {
 			return errorf("provider.endpoint", "the endpoint target needs an endpoint (host:port), e.g. --endpoint 127.0.0.1:9443")

@@ -39,6 +39,7 @@ type htmlData struct {
 	Started    string
 	Duration   string
 	Groups     []htmlGroup
+	Failures   []results.Requirement
 	LogLines   int
 	ConfigJSON string
 }
@@ -76,6 +77,9 @@ func WriteHTML(w io.Writer, r *results.Report) error {
 			i = len(d.Groups)
 			index[q.Profile] = i
 			d.Groups = append(d.Groups, htmlGroup{Profile: q.Profile})
+		}
+		if q.Status == results.Failed || q.Status == results.StaleKnownFailing {
+			d.Failures = append(d.Failures, q)
 		}
 		expand := q.Status == results.Failed || q.Status == results.StaleKnownFailing || q.Status == results.KnownFailing
 		d.Groups[i].Rows = append(d.Groups[i].Rows, htmlRow{Req: q, Scenarios: byReq[q.ID], Expand: expand})

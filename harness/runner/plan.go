@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cucumber/godog"
@@ -48,14 +49,20 @@ func countSelected(tags string) (int, error) {
 	return n, nil
 }
 
-// knownFailing loads the known-failing file and checks that it names real requirements.
-func knownFailing(path string, reqs []features.Requirement) ([]string, error) {
-	if path == "" {
-		return nil, nil
+// knownFailing loads the known-failing file, adds extra, and checks that every ID names
+// a requirement of the spec.
+func knownFailing(path string, extra []string, reqs []features.Requirement) ([]string, error) {
+	var ids []string
+	if path != "" {
+		var err error
+		if ids, err = results.LoadKnownFailing(path); err != nil {
+			return nil, &config.Error{Key: "tests.known_failing", Err: err}
+		}
 	}
-	ids, err := results.LoadKnownFailing(path)
-	if err != nil {
-		return nil, &config.Error{Key: "tests.known_failing", Err: err}
+	for _, id := range extra {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
 	}
 	exists := map[string]bool{}
 	for _, r := range reqs {
@@ -63,7 +70,7 @@ func knownFailing(path string, reqs []features.Requirement) ([]string, error) {
 	}
 	for _, id := range ids {
 		if !exists[id] {
-			return nil, &config.Error{Key: "tests.known_failing", Err: fmt.Errorf("%s: %s is not a requirement of spec (see `vcts list`)", path, id)}
+			return nil, &config.Error{Key: "tests.known_failing", Err: fmt.Errorf("%s is not a requirement of the spec (see `vcts list`)", id)}
 		}
 	}
 	return ids, nil

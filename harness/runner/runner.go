@@ -41,6 +41,8 @@ type Options struct {
 	ReportDir string
 	// Progress receives one line per finished scenario; nil prints nothing.
 	Progress io.Writer
+	// KnownFailing adds requirement IDs to those of tests.known_failing.
+	KnownFailing []string
 	// OnScenario, when set, is called with every recorded scenario (library progress).
 	OnScenario func(results.Scenario)
 	// Log receives operational messages (target start, cleanup); nil discards them.
@@ -75,7 +77,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("feature files: %w", err)
 	}
-	known, err := knownFailing(cfg.Tests.KnownFailing, reqs)
+	known, err := knownFailing(cfg.Tests.KnownFailing, o.KnownFailing, reqs)
 	if err != nil {
 		return nil, err
 	}
