@@ -15,11 +15,17 @@ const tempPrefix = ".tmp-"
 
 func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
 
+// disk does the store's file operations. With noSync it skips every fsync: atomicity stays,
+// durability goes; only for seeding test and benchmark fixtures fast.
+type disk struct {
+	noSync bool
+}
+
 // writeFileAtomic makes data the content of dir/name so that, whatever happens, the file is
 // either its old version or the new one, never a mix, and the new one survives a crash once
 // the function returned: write a temporary file in the same directory, fsync it, rename it
 // over the target, fsync the directory so the rename itself is durable.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
+func (d disk) writeFileAtomic(dir, name string, data []byte) (err error) {
 	f, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return err
@@ -34,8 +40,10 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	if !d.noSync {
+		if err = f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = f.Close(); err != nil {
 		return err
@@ -43,25 +51,28 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return d.syncDir(dir)
 }
 
 // removeDurably removes dir/name (a missing file is fine) and makes the removal durable.
-func removeDurably(dir, name string) error {
+func (d disk) removeDurably(dir, name string) error {
 	if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return syncDir(dir)
+	return d.syncDir(dir)
 }
 
 // syncDir fsyncs a directory so that entries created, renamed or removed in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func (d disk) syncDir(dir string) error {
+	if d.noSync {
+		return nil
+	}
+	f, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	serr := d.Sync()
-	cerr := d.Close()
+	serr := f.Sync()
+	cerr := f.Close()
 	if serr != nil {
 		return fmt.Errorf("fsync %s: %w", dir, serr)
 	}

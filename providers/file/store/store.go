@@ -53,6 +53,9 @@ type Options struct {
 	Logger *slog.Logger
 	// OnSkip is called once for every file or directory skipped at start-up.
 	OnSkip func(reason string)
+	// UnsafeNoSync skips every fsync, giving up durability (never atomicity). Only for
+	// seeding test and benchmark fixtures; never in a provider.
+	UnsafeNoSync bool
 }
 
 // Store is the durable VM and snapshot store. All methods are safe for concurrent use.
@@ -62,6 +65,7 @@ type Options struct {
 // reads do not wait for unrelated fsyncs. Lock order is name, then VM, then mu.
 type Store struct {
 	dir    string
+	disk   disk
 	log    *slog.Logger
 	lock   *os.File
 	closed atomic.Bool
@@ -113,6 +117,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{
 		dir:    dir,
+		disk:   disk{noSync: opts.UnsafeNoSync},
 		log:    opts.Logger,
 		lock:   lock,
 		vms:    make(map[string]*domain.VM),
@@ -292,7 +297,7 @@ func (s *Store) Delete(id string) (bool, error) {
 	if err := s.removeSnapshotDir(id, snaps); err != nil {
 		return false, domain.Unavailable(err, "delete snapshots of vm %s", id)
 	}
-	if err := removeDurably(s.dir, id+fileExt); err != nil {
+	if err := s.disk.removeDurably(s.dir, id+fileExt); err != nil {
 		return false, domain.Unavailable(err, "delete vm %s", id)
 	}
 	s.mu.Lock()
@@ -332,9 +337,9 @@ func (s *Store) removeSnapshotDir(vmID string, snapIDs []string) error {
 			s.log.Warn("kept snapshot directory of a deleted VM: it holds files the provider did not write",
 				"dir", dir, "error", err)
 		}
-		return syncDir(s.dir)
+		return s.disk.syncDir(s.dir)
 	}
-	return syncDir(s.dir)
+	return s.disk.syncDir(s.dir)
 }
 
 // Snapshot returns one snapshot of a VM.
@@ -405,7 +410,7 @@ func (s *Store) CreateSnapshot(vmID string, build func(vm domain.VM) domain.Snap
 	if err != nil {
 		return domain.Snapshot{}, err
 	}
-	if err := writeFileAtomic(dir, snap.ID+fileExt, data); err != nil {
+	if err := s.disk.writeFileAtomic(dir, snap.ID+fileExt, data); err != nil {
 		return domain.Snapshot{}, domain.Unavailable(err, "write snapshot %s", snap.ID)
 	}
 	stored := snap
@@ -438,7 +443,7 @@ func (s *Store) DeleteSnapshot(vmID, snapID string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	if err := removeDurably(s.snapshotDir(vmID), snapID+fileExt); err != nil {
+	if err := s.disk.removeDurably(s.snapshotDir(vmID), snapID+fileExt); err != nil {
 		return false, domain.Unavailable(err, "delete snapshot %s", snapID)
 	}
 	s.mu.Lock()
@@ -453,7 +458,7 @@ func (s *Store) ensureSnapshotDir(vmID string) (string, error) {
 	dir := s.snapshotDir(vmID)
 	err := os.Mkdir(dir, 0o750)
 	if err == nil {
-		return dir, syncDir(s.dir)
+		return dir, s.disk.syncDir(s.dir)
 	}
 	if !errors.Is(err, os.ErrExist) {
 		return "", err
@@ -480,7 +485,7 @@ func (s *Store) writeVM(vm domain.VM) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(s.dir, vm.ID+fileExt, data); err != nil {
+	if err := s.disk.writeFileAtomic(s.dir, vm.ID+fileExt, data); err != nil {
 		return domain.Unavailable(err, "write vm %s", vm.ID)
 	}
 	return nil
