@@ -42,7 +42,7 @@ const transitionDelay = 5 * time.Millisecond
 
 // serve starts the reference file provider on a loopback gRPC server. wrapV1, when set,
 // replaces the provider's v1 service with a wrapper around it.
-func serve(t *testing.T, wrapV1 func(providerv1.ProviderServer) providerv1.ProviderServer) *grpc.ClientConn {
+func serve(t testing.TB, wrapV1 func(providerv1.ProviderServer) providerv1.ProviderServer) *grpc.ClientConn {
 	t.Helper()
 	p, err := file.New(file.Config{
 		StorageDir:      t.TempDir(),
@@ -214,6 +214,11 @@ func TestConformance(t *testing.T) {
 			sort.Strings(skipped)
 			skipped = slices.Compact(skipped)
 			t.Logf("%s: skipped %v", dialect, skipped)
+			slowest := slices.Clone(r.scenarios)
+			slices.SortFunc(slowest, func(a, b results.Scenario) int { return int(b.Duration - a.Duration) })
+			for _, sc := range slowest[:min(3, len(slowest))] {
+				t.Logf("%s: slow: %s %s took %s", dialect, sc.Requirement, sc.Name, sc.Duration.Round(time.Millisecond))
+			}
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -449,5 +454,41 @@ func TestUnselectedProfilesAreSkippedWithTheirReason(t *testing.T) {
 		if sc.Profile == "" || sc.Feature == "" || sc.Name == "" || sc.Started.IsZero() {
 			t.Errorf("%s: incomplete record %+v", sc.Requirement, sc)
 		}
+	}
+}
+
+// BenchmarkSuite measures one full run of every feature against the reference provider, per
+// dialect (concurrency 4): go test ./steps -run '^$' -bench Suite -benchtime 3x
+func BenchmarkSuite(b *testing.B) {
+	for _, dialect := range driver.Dialects() {
+		b.Run(dialect, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				conn := serve(b, nil)
+				d, err := driver.New(dialect, conn)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg := steps.NewConfig()
+				cfg.Driver = d
+				caps, err := d.Capabilities(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.Profiles = steps.SelectProfiles(caps)
+				suite, err := steps.New(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				opts := godog.Options{Format: "progress", Output: io.Discard, FS: features.FS, Paths: []string{"."}, Strict: true, Concurrency: 4}
+				b.StartTimer()
+				godog.TestSuite{Name: "bench", ScenarioInitializer: suite.InitializeScenario, Options: &opts}.Run()
+				b.StopTimer()
+				if n := len(cfg.Results.Scenarios()); n == 0 {
+					b.Fatal("no scenario ran")
+				}
+				b.StartTimer()
+			}
+		})
 	}
 }
