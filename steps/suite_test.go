@@ -159,9 +159,6 @@ func requirementNeeds(t *testing.T) map[string][]string {
 // with the reason. They must fail (a deviation that starts passing is stale and must be
 // removed from this list, as connectrpc's known-failing lists work).
 var knownDeviations = map[string]map[string]string{
-	driver.DialectWire: {
-		"SNAP-012": "the file provider answers OK to SnapshotDelete after the VM was deleted; the contract says NotFound",
-	},
 }
 
 // TestConformance runs the whole suite against the reference file provider in both dialects:
