@@ -6,6 +6,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -184,9 +185,12 @@ func (t *TLS) UnmarshalJSON(b []byte) error {
 		*t = TLS{Enabled: on}
 		return nil
 	}
+	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("want true, false or a mapping with ca, cert, key, server_name; got %s", brief(b))
+	}
 	var o tlsObject
 	if err := decodeStrictObject(b, &o); err != nil {
-		return fmt.Errorf("want true, false or a mapping with ca, cert, key, server_name: %w", err)
+		return fmt.Errorf("want true, false or a mapping with ca, cert, key, server_name: %v", err)
 	}
 	*t = TLS{Enabled: true, CA: o.CA, Cert: o.Cert, Key: o.Key, ServerName: o.ServerName}
 	return nil

@@ -29,7 +29,8 @@ const StaleReason = "listed as known-failing but passed: configuration is stale 
 
 // Evaluate derives requirement results, profile verdicts and the run verdict from the
 // recorded scenarios and stores them, with the scenarios, in r. Problems already in r
-// (set by the runner) make the run fail too.
+// (set by the runner) make the run fail too. Provider-supplied text (reasons, logs) is
+// cleaned here, once, so every renderer gets the same text from r as from its JSON.
 func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan) {
 	info := map[string]RequirementInfo{}
 	for _, q := range reqs {
@@ -42,6 +43,14 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 	r.KnownFailing = append([]string(nil), plan.KnownFailing...)
 
 	scenarios = append([]Scenario(nil), scenarios...)
+	for i := range scenarios {
+		s := &scenarios[i]
+		s.Name, s.Reason, s.Feature = CleanText(s.Name), CleanText(s.Reason), CleanText(s.Feature)
+	}
+	for i, p := range r.Problems {
+		r.Problems[i] = CleanText(p)
+	}
+	r.ProviderLogs = CleanText(r.ProviderLogs)
 	byReq := map[string][]int{}
 	var order []string
 	for i, s := range scenarios {
