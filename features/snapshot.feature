@@ -39,7 +39,10 @@ Feature: Snapshot profile
     Then the VM has 2 CPUs and 2048 MiB of memory in every view
 
   @snapshot @SNAP-006 @needs-snapshot-revert
-  Scenario Outline: Reverting to a snapshot restores the power state it recorded
+  Scenario Outline: Reverting to a snapshot of a stopped VM leaves the VM Off
+    A disk-only snapshot of a running VM reverts to a stopped VM on real hypervisors (vSphere,
+    Proxmox), so only the stopped case is a rule for every provider.
+
     Given a <initial> VM
     And I take a snapshot "s1" of the VM
     When I power the VM <op>
@@ -48,7 +51,6 @@ Feature: Snapshot profile
 
     Examples:
       | initial | op  | recorded |
-      | running | off | On       |
       | stopped | on  | Off      |
 
   @snapshot @SNAP-007 @needs-snapshot-revert
