@@ -315,15 +315,20 @@ func desiredJSON(s Spec) string {
 
 // cloneClassJSON renders an override as a Kubernetes CRD does: camelCase keys and a memory
 // quantity string.
+// A zero CPU or memory is left out, as a CRD leaves out an unset field.
 func cloneClassJSON(s Spec) string {
-	mem := fmt.Sprintf("%dMi", s.MemoryMiB)
-	if s.MemoryMiB != 0 && s.MemoryMiB%1024 == 0 {
-		mem = fmt.Sprintf("%dGi", s.MemoryMiB/1024)
+	var class struct {
+		CPU    int32  `json:"cpu,omitempty"`
+		Memory string `json:"memory,omitempty"`
 	}
-	return mustJSON(struct {
-		CPU    int32  `json:"cpu"`
-		Memory string `json:"memory"`
-	}{s.CPU, mem})
+	class.CPU = s.CPU
+	switch {
+	case s.MemoryMiB > 0 && s.MemoryMiB%1024 == 0:
+		class.Memory = fmt.Sprintf("%dGi", s.MemoryMiB/1024)
+	case s.MemoryMiB > 0:
+		class.Memory = fmt.Sprintf("%dMi", s.MemoryMiB)
+	}
+	return mustJSON(class)
 }
 
 func mustJSON(v any) string {
