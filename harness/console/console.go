@@ -88,7 +88,13 @@ func Summary(w io.Writer, r *results.Report) {
 		fmt.Fprintf(w, "❌ %s\n", p)
 	}
 	fmt.Fprintln(w, report.Headline(r))
+	if t := r.Timings; t != nil {
+		fmt.Fprintf(w, "⏱  scenarios %s · provider start %s · cleanup %s · provider stop %s · total %s\n",
+			round(t.Suite), round(t.TargetStart), round(t.Cleanup), round(t.TargetStop), round(r.Duration()))
+	}
 }
+
+func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

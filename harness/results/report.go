@@ -56,6 +56,17 @@ type Report struct {
 	Config config.File `json:"config"`
 	// ProviderLogs is the tail of the provider's output, when the target could capture it.
 	ProviderLogs string `json:"providerLogs,omitempty"`
+	// Timings splits the run's wall time into its phases.
+	Timings *Timings `json:"timings,omitempty"`
+}
+
+// Timings are the phases of a run (JSON: integer nanoseconds). Suite is the time to
+// verdict of the scenarios themselves, without starting or stopping the provider.
+type Timings struct {
+	TargetStart time.Duration `json:"targetStart"`
+	Suite       time.Duration `json:"suite"`
+	Cleanup     time.Duration `json:"cleanup"`
+	TargetStop  time.Duration `json:"targetStop"`
 }
 
 // Suite identifies the kit that produced the report.

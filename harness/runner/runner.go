@@ -92,6 +92,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		StartedAt:  time.Now(),
 	}
 	res := &Result{Report: rep}
+	timings := &results.Timings{}
+	rep.Timings = timings
 	plan := results.Plan{Profiles: profiles, SkipReasons: map[string]string{}, KnownFailing: known}
 	var collector results.Collector
 	finish := func(runErr error) (*Result, error) {
@@ -130,6 +132,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 		defer cancel()
+		began := time.Now()
+		defer func() { timings.TargetStop = time.Since(began) }()
 		if err := tgt.Stop(stopCtx); err != nil {
 			log.Warn("stopping the target", "error", err)
 			rep.Problems = append(rep.Problems, "stopping the target: "+err.Error())
@@ -145,7 +149,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 		log.Info("starting target", "kind", cfg.Target.Kind)
+		began := time.Now()
 		startErr := tgt.Start(runCtx)
+		timings.TargetStart = time.Since(began)
 		describeTarget(rep, tgt)
 		if startErr != nil {
 			err := fmt.Errorf("%s target: %w", cfg.Target.Kind, startErr)
@@ -205,7 +211,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	var cucumber bytes.Buffer
+	began := time.Now()
 	status, interrupted := runGodog(runCtx, suite, tags, int(cfg.Tests.Parallel), &cucumber, log)
+	timings.Suite = time.Since(began)
 	res.Cucumber = cucumber.Bytes()
 
 	cleanupTimeout := o.CleanupTimeout
@@ -213,7 +221,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		cleanupTimeout = 60 * time.Second
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	began = time.Now()
 	cleanErr := suite.Cleanup(cctx)
+	timings.Cleanup = time.Since(began)
 	cancel()
 	if cleanErr != nil {
 		rep.Problems = append(rep.Problems, "cleanup through the provider failed; VMs may be left behind: "+cleanErr.Error())

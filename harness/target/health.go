@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -18,7 +19,13 @@ var errNoHealth = errors.New("the provider does not serve grpc.health.v1")
 // waitServing polls grpc.health.v1 until the overall service ("") is SERVING. stopped,
 // when it fires, means the provider died and waiting is pointless.
 func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, stopped <-chan struct{}) error {
-	conn, err := grpc.NewClient(endpoint, opts...)
+	// The default reconnect backoff starts at 1s: a provider that binds its port 30ms
+	// after the first attempt would cost a whole second. Poll the way a person would.
+	fast := grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 20 * time.Millisecond, Multiplier: 1.5, Jitter: 0.1, MaxDelay: 250 * time.Millisecond},
+		MinConnectTimeout: time.Second,
+	})
+	conn, err := grpc.NewClient(endpoint, append(append([]grpc.DialOption(nil), opts...), fast)...)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ type Process struct {
 	StartTimeout time.Duration
 	// KeepStorage leaves the storage directory behind (tests.cleanup: false).
 	KeepStorage bool
-	// TransitionDelay is passed to the in-process provider (the binary uses its default).
+	// TransitionDelay is the file provider's simulated transition time (0: immediate).
 	TransitionDelay time.Duration
 	// Log receives progress notes (building the binary); nil discards them.
 	Log *slog.Logger
@@ -244,6 +244,7 @@ func (p *Process) startBinary(ctx context.Context, bin, how string, timeout time
 		"PROVIDER_STORAGE_DIR="+filepath.Join(p.tmp, "vms"),
 		// An empty TLS directory: plaintext even on a machine that has the real one.
 		kit.EnvTLSDir+"="+filepath.Join(p.tmp, "tls"),
+		"PROVIDER_TRANSITION_DELAY="+p.TransitionDelay.String(),
 	)
 	cmd.Stdout = p.logs
 	cmd.Stderr = p.logs
