@@ -30,8 +30,9 @@ test: ## Unit, integration and conformance tests (race detector on)
 	cd e2e && $(GO) test -count=1 ./...
 
 .PHONY: conformance
-conformance: build ## Run all profiles against the file provider (TARGET=process|container)
-	$(BIN)/vcts run --target $(TARGET) --profile $(PROFILE) --report-dir $(REPORTS)
+# TARGET=container runs the image that docker-build makes, so it depends on it.
+conformance: build $(if $(filter container,$(TARGET)),docker-build) ## Run all profiles against the file provider (TARGET=process|container)
+	$(BIN)/vcts run --target $(TARGET) --profile $(PROFILE) --report-dir $(REPORTS) $(if $(filter container,$(TARGET)),--image $(IMAGE))
 
 .PHONY: proto
 proto: ## Regenerate Go code from proto/ (pinned generators)
