@@ -106,9 +106,9 @@ func (e *UsageError) Unwrap() error { return e.Err }
 // templateData is what the templates see.
 type templateData struct {
 	Name, Title, Command, Module, Image, Endpoint string
-	VCTSModule, VCTSVersion, VCTSToolVersion       string
-	VCTSReplace                                    string
-	GoVersion, GoMinor, GRPCVersion                string
+	VCTSModule, VCTSVersion, VCTSToolVersion      string
+	VCTSReplace                                   string
+	GoVersion, GoMinor, GRPCVersion               string
 }
 
 var (
