@@ -56,7 +56,7 @@ run: build ## Run the file provider locally (plaintext, storage in .cache/vms)
 		$(BIN)/provider-file --grpc-addr 127.0.0.1:9443 --http-addr 127.0.0.1:8080
 
 .PHONY: docker-build
-docker-build: ## Build the provider image (FROM scratch)
+docker-build: build ## Build the provider image (FROM scratch) from the static binary in bin/
 	docker build -f providers/file/Dockerfile -t $(IMAGE) .
 
 .PHONY: chart-test

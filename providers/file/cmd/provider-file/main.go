@@ -83,6 +83,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 
 	log := opts.Logger
+	log.Info("starting provider-file", "version", version.Version, "spec_version", version.SpecVersion,
+		"storage_dir", *storageDir, "transition_delay", delay.String())
 	opts.Registry = prometheus.NewRegistry()
 	provider, err := file.New(file.Config{
 		StorageDir:      *storageDir,
@@ -91,15 +93,18 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		Registerer:      opts.Registry,
 	})
 	if err != nil {
-		log.Error("cannot open the file provider", "storage_dir", *storageDir, "error", err.Error())
+		log.Error("cannot start: the storage directory is unusable", "storage_dir", *storageDir, "error", err.Error())
 		return exitFailure
 	}
 	defer provider.Close()
 	opts.Ready = provider.Ready
 
-	log.Info("starting provider-file", "version", version.Version, "spec_version", version.SpecVersion,
-		"storage_dir", *storageDir, "transition_delay", delay.String())
-	if err := kit.Run(ctx, opts, func(s *grpc.Server) { provider.Register(s) }); err != nil {
+	server, err := kit.Listen(opts, func(s *grpc.Server) { provider.Register(s) })
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return exitFailure
+	}
+	if err := server.Serve(ctx); err != nil {
 		log.Error("provider-file stopped with an error", "error", err.Error())
 		return exitFailure
 	}

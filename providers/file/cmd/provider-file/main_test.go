@@ -105,6 +105,7 @@ func TestRefusesToStartWithoutTLSOrInsecure(t *testing.T) {
 	code, _, errOut := runOnce(t, noEnv,
 		"--storage-dir", t.TempDir(), "--tls-dir", t.TempDir(), "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
 	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, `"msg":"cannot start"`)
 	assert.Contains(t, errOut, "no TLS files")
 	assert.Contains(t, errOut, kit.EnvInsecure+"=true")
 }
@@ -114,7 +115,7 @@ func TestRefusesAnUnusableStorageDir(t *testing.T) {
 	require.NoError(t, os.WriteFile(notDir, []byte("x"), 0o600))
 	code, _, errOut := runOnce(t, noEnv, "--storage-dir", notDir, "--insecure", "--tls-dir", t.TempDir())
 	assert.Equal(t, exitFailure, code)
-	assert.Contains(t, errOut, "cannot open the file provider")
+	assert.Contains(t, errOut, "cannot start: the storage directory is unusable")
 	assert.Contains(t, errOut, notDir)
 }
 
