@@ -84,7 +84,10 @@ func (p *Process) Start(ctx context.Context) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			p.stopLocked(context.Background())
+			// Nothing of a failed start is worth a graceful shutdown: kill at once.
+			dead, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = p.stopLocked(dead)
 		}
 	}()
 	for _, d := range []string{"vms", "tls"} {

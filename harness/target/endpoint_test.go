@@ -1,0 +1,82 @@
+package target
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vctsio/vcts/harness/config"
+)
+
+func TestEndpointPlaintext(t *testing.T) {
+	addr := serveHealth(t, false)
+	e := NewEndpoint(addr, config.TLS{})
+	require.NoError(t, e.Start(context.Background()))
+	assert.Equal(t, addr, e.Endpoint())
+	assert.Equal(t, Info{Kind: "endpoint", Detail: addr + " (plaintext)"}, e.Info())
+	assert.Empty(t, e.Logs())
+	assert.NoError(t, e.Stop(context.Background()))
+}
+
+func TestEndpointWithoutHealthIsAccepted(t *testing.T) {
+	addr := serveHealth(t, true)
+	e := NewEndpoint(addr, config.TLS{})
+	require.NoError(t, e.Start(context.Background()))
+	assert.Contains(t, e.Info().Detail, "does not serve grpc.health.v1")
+}
+
+func TestEndpointUnreachable(t *testing.T) {
+	e := NewEndpoint("127.0.0.1:1", config.TLS{})
+	e.StartTimeout = 300 * time.Millisecond
+	err := e.Start(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "127.0.0.1:1")
+	assert.Contains(t, err.Error(), "not SERVING")
+}
+
+func TestEndpointTLS(t *testing.T) {
+	pk := newPKI(t)
+	addr := serveHealth(t, false, pk.serverOption(false))
+
+	e := NewEndpoint(addr, config.TLS{Enabled: true, CA: pk.caFile})
+	require.NoError(t, e.Start(context.Background()))
+	assert.True(t, e.Info().TLS)
+	assert.Contains(t, e.Info().Detail, "(TLS)")
+
+	e = NewEndpoint(addr, config.TLS{Enabled: true, CA: pk.caFile, ServerName: "provider.test"})
+	require.NoError(t, e.Start(context.Background()), "server name override")
+
+	wrong := NewEndpoint(addr, config.TLS{Enabled: true, CA: pk.caFile, ServerName: "someone.else"})
+	wrong.StartTimeout = 500 * time.Millisecond
+	assert.Error(t, wrong.Start(context.Background()), "the certificate's name is verified")
+
+	plain := NewEndpoint(addr, config.TLS{})
+	plain.StartTimeout = 500 * time.Millisecond
+	assert.Error(t, plain.Start(context.Background()), "plaintext to a TLS provider fails")
+}
+
+func TestEndpointMutualTLS(t *testing.T) {
+	pk := newPKI(t)
+	addr := serveHealth(t, false, pk.serverOption(true))
+
+	e := NewEndpoint(addr, config.TLS{Enabled: true, CA: pk.caFile, Cert: pk.certFile, Key: pk.keyFile})
+	require.NoError(t, e.Start(context.Background()))
+	assert.Contains(t, e.Info().Detail, "client certificate")
+
+	noCert := NewEndpoint(addr, config.TLS{Enabled: true, CA: pk.caFile})
+	noCert.StartTimeout = 500 * time.Millisecond
+	assert.Error(t, noCert.Start(context.Background()), "the provider requires a client certificate")
+}
+
+func TestTransportOptionErrors(t *testing.T) {
+	pk := newPKI(t)
+	_, err := TransportOption(config.TLS{Enabled: true, CA: pk.keyFile})
+	assert.ErrorContains(t, err, "no PEM certificate")
+	_, err = TransportOption(config.TLS{Enabled: true, Cert: pk.certFile, Key: pk.caFile})
+	assert.ErrorContains(t, err, "client certificate")
+	_, err = TransportOption(config.TLS{Enabled: true, CA: pk.dir + "/missing"})
+	assert.ErrorContains(t, err, "tls ca")
+}
