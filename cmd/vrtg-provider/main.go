@@ -1,0 +1,117 @@
+// Command vrtg-provider is the provider author's tool from VirtRigaud's provider tutorial:
+// init writes a provider project that passes vcts core conformance as generated, verify
+// builds, tests and certifies a project, and publish turns a real results.json into a
+// catalog entry, a badge and a local pull-request branch. The logic lives in scaffold/.
+//
+// Exit codes: 0 success (conformant), 1 failure or refusal (not conformant, a step failed,
+// publish refused), 2 bad flags or arguments, 3 partially conformant.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vctsio/vcts/harness/config"
+	"github.com/vctsio/vcts/internal/version"
+)
+
+// exitError carries an exit code out of a command; a nil err prints nothing more.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(err error) error { return &exitError{code: 2, err: err} }
+
+func exitCode(err error) int {
+	var ee *exitError
+	var ce *config.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ce):
+		return 2
+	}
+	return 1
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// execute runs the CLI; tests drive it in-process.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(err)
+	var ee *exitError
+	if err != nil && (!errors.As(err, &ee) || ee.err != nil) {
+		fmt.Fprintf(stderr, "vrtg-provider: %v\n", err)
+		if code == 2 {
+			fmt.Fprintln(stderr, "Run 'vrtg-provider --help' for usage.")
+		}
+	}
+	return code
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vrtg-provider",
+		Short: "Create, verify and publish VirtRigaud providers",
+		Long: `vrtg-provider follows VirtRigaud's provider tutorial:
+
+  vrtg-provider init NAME              a provider project that passes vcts core as generated
+  vrtg-provider verify --profile all   build, vet, test, start it and run the vcts suite
+  vrtg-provider publish --name ...     catalog entry + badge from reports/results.json
+
+Exit codes: 0 success, 1 failure or refusal, 2 bad flags, 3 partially conformant.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version.Version,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
+	})
+	root.AddCommand(newInitCmd(), newVerifyCmd(), newPublishCmd())
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with the usage exit code.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErr(fmt.Errorf("%s takes %s, got %d argument(s)", cmd.CommandPath(), what, len(args)))
+		}
+		return nil
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErr(fmt.Errorf("%s takes flags only, got %q", cmd.CommandPath(), args))
+	}
+	return nil
+}
