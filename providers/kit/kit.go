@@ -35,6 +35,7 @@ const (
 	DefaultHTTPAddr        = ":8080"
 	DefaultTLSDir          = "/etc/virtrigaud/tls"
 	DefaultShutdownTimeout = 15 * time.Second
+	DefaultHealthInterval  = 5 * time.Second
 )
 
 // HealthService is the grpc.health.v1 service name that VirtRigaud's manager checks, next to "".
@@ -53,8 +54,12 @@ type Options struct {
 	Insecure bool
 	// Name is the provider's name, used in logs and as the "provider" label of the metrics.
 	Name string
-	// Ready is called by /readyz; nil means always ready.
+	// Ready reports whether the provider can serve (e.g. its store is usable); nil means
+	// always ready. /readyz calls it on every request; the gRPC health status of "" and
+	// "provider" follows it, re-checked every HealthInterval.
 	Ready func(ctx context.Context) error
+	// HealthInterval is how often Ready is re-checked for the gRPC health status (default 5s).
+	HealthInterval time.Duration
 	// ShutdownTimeout bounds graceful shutdown (default 15s); calls still running after it
 	// are cancelled.
 	ShutdownTimeout time.Duration
@@ -154,6 +159,9 @@ func withDefaults(o Options) Options {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = DefaultHealthInterval
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
@@ -176,6 +184,20 @@ func (s *Server) Serve(ctx context.Context) error {
 	if !s.served.CompareAndSwap(false, true) {
 		return errors.New("kit: Serve called twice")
 	}
+	// The first readiness check ends before serving, so no client sees SERVING from a
+	// provider that is not ready.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	firstCheck, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		s.watchReadiness(watchCtx, firstCheck)
+	}()
+	defer func() {
+		stopWatch()
+		<-watched
+	}()
+	<-firstCheck
+
 	errs := make(chan error, 2)
 	go func() {
 		if err := s.grpc.Serve(s.grpcLis); err != nil {
@@ -198,6 +220,49 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.shutdown()
 	return failure
+}
+
+// watchReadiness drives the gRPC health status from Ready until ctx ends. Once shutdown
+// begins the health server ignores updates, so a late check cannot turn it SERVING again.
+func (s *Server) watchReadiness(ctx context.Context, firstCheck chan<- struct{}) {
+	if s.opts.Ready == nil {
+		close(firstCheck)
+		return
+	}
+	serving := true
+	check := func() {
+		cctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		err := s.opts.Ready(cctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		status := healthpb.HealthCheckResponse_SERVING
+		if err != nil {
+			status = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		switch {
+		case err != nil && serving:
+			s.log.Warn("not ready: gRPC health is NOT_SERVING", "error", err.Error())
+		case err == nil && !serving:
+			s.log.Info("ready again: gRPC health is SERVING")
+		}
+		serving = err == nil
+		s.health.SetServingStatus("", status)
+		s.health.SetServingStatus(HealthService, status)
+	}
+	check()
+	close(firstCheck)
+	ticker := time.NewTicker(s.opts.HealthInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			check()
+		}
+	}
 }
 
 func (s *Server) shutdown() {

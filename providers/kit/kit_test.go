@@ -105,6 +105,44 @@ func TestHealthzAndReadyz(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, code)
 }
 
+func TestGRPCHealthFollowsReady(t *testing.T) {
+	var logs syncBuffer
+	opts := plaintextOptions(t, &logs)
+	opts.HealthInterval = 10 * time.Millisecond
+	var failing atomic.Bool
+	failing.Store(true)
+	opts.Ready = func(context.Context) error {
+		if failing.Load() {
+			return errors.New("store unusable")
+		}
+		return nil
+	}
+	r := start(t, opts, newFakeProvider())
+	client := healthpb.NewHealthClient(dialPlain(t, r.srv.GRPCAddr().String()))
+	statusOf := func(service string) healthpb.HealthCheckResponse_ServingStatus {
+		resp, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{Service: service})
+		require.NoError(t, err)
+		return resp.GetStatus()
+	}
+
+	// Not ready from the first call on: the first check runs before the server accepts calls.
+	assert.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, statusOf(""))
+	assert.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, statusOf(HealthService))
+
+	failing.Store(false)
+	require.Eventually(t, func() bool {
+		return statusOf("") == healthpb.HealthCheckResponse_SERVING &&
+			statusOf(HealthService) == healthpb.HealthCheckResponse_SERVING
+	}, 5*time.Second, 5*time.Millisecond)
+
+	failing.Store(true)
+	require.Eventually(t, func() bool {
+		return statusOf(HealthService) == healthpb.HealthCheckResponse_NOT_SERVING
+	}, 5*time.Second, 5*time.Millisecond)
+	assert.Len(t, logs.records(t, "not ready: gRPC health is NOT_SERVING"), 2, "logged on each change, not each check")
+	assert.Len(t, logs.records(t, "ready again: gRPC health is SERVING"), 1)
+}
+
 func TestMetricsCountCallsByCode(t *testing.T) {
 	var logs syncBuffer
 	r := start(t, plaintextOptions(t, &logs), newFakeProvider())
