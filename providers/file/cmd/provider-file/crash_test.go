@@ -251,7 +251,7 @@ func step(v1 providerv1.ProviderClient, book *ledger, rng *rand.Rand, name strin
 
 // verifyAfterRestart checks the restarted provider against the ledger, then settles the
 // ledger's open questions with what the provider reports.
-func verifyAfterRestart(t *testing.T, p *providerProcess, dir string, book *ledger, cycle int) {
+func verifyAfterRestart(t testing.TB, p *providerProcess, dir string, book *ledger, cycle int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -329,7 +329,7 @@ func verifyAfterRestart(t *testing.T, p *providerProcess, dir string, book *ledg
 
 // checkStorageFiles looks at the directory itself: only the store's own names, every VM file
 // decodes and belongs to a listed VM, and no half-written temporary file survived start-up.
-func checkStorageFiles(t *testing.T, dir string, listed map[string]*providerv1.VMInfo, cycle int) {
+func checkStorageFiles(t testing.TB, dir string, listed map[string]*providerv1.VMInfo, cycle int) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)

@@ -209,7 +209,7 @@ type clients struct {
 	conn     *grpc.ClientConn
 }
 
-func (p *providerProcess) dial(t *testing.T) clients {
+func (p *providerProcess) dial(t testing.TB) clients {
 	t.Helper()
 	cc, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
@@ -219,7 +219,7 @@ func (p *providerProcess) dial(t *testing.T) clients {
 
 // metric reads one sample of /metrics; labels like `reason="corrupt"` select it. ok is false
 // when no line matches.
-func (p *providerProcess) metric(t *testing.T, name string, labels ...string) (value float64, ok bool) {
+func (p *providerProcess) metric(t testing.TB, name string, labels ...string) (value float64, ok bool) {
 	t.Helper()
 	body := httpBody(t, "http://"+p.httpAddr+"/metrics")
 	for _, line := range strings.Split(body, "\n") {
@@ -243,7 +243,7 @@ func (p *providerProcess) metric(t *testing.T, name string, labels ...string) (v
 	return 0, false
 }
 
-func httpBody(t *testing.T, url string) string {
+func httpBody(t testing.TB, url string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
