@@ -259,19 +259,14 @@ func prepare(o Options) (templateData, *Result, error) {
 // checkVCTSCheckout makes sure a replace target really is vcts, so a typo fails at init
 // rather than at the first build.
 func checkVCTSCheckout(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	mod, err := project.ModulePath(filepath.Join(dir, "go.mod"))
 	if err != nil {
 		return fmt.Errorf("--vcts-path %s: %w", dir, err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if mod, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
-			if strings.Trim(strings.TrimSpace(mod), `"`) == VCTSModule {
-				return nil
-			}
-			return fmt.Errorf("--vcts-path %s holds module %s, not %s", dir, strings.TrimSpace(mod), VCTSModule)
-		}
+	if mod != VCTSModule {
+		return fmt.Errorf("--vcts-path %s holds module %s, not %s", dir, mod, VCTSModule)
 	}
-	return fmt.Errorf("--vcts-path %s: go.mod has no module line", dir)
+	return nil
 }
 
 type file struct {

@@ -27,7 +27,7 @@ var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
 // ValidateName checks a provider name: 2 to 32 characters, lower-case letters, digits and
 // dashes, starting with a letter and not ending with a dash.
 func ValidateName(name string) error {
-	if namePattern.MatchString(name) {
+	if namePattern.MatchString(name) && !strings.HasPrefix(name, CommandPrefix) {
 		return nil
 	}
 	why := "use 2 to 32 lower-case letters, digits and dashes, starting with a letter and ending with a letter or digit"
@@ -69,7 +69,7 @@ func Open(dir, name string) (Project, error) {
 	if err != nil {
 		return Project{}, err
 	}
-	mod, err := modulePath(filepath.Join(abs, "go.mod"))
+	mod, err := ModulePath(filepath.Join(abs, "go.mod"))
 	if err != nil {
 		return Project{}, fmt.Errorf("%s is not a provider project: %w", abs, err)
 	}
@@ -120,8 +120,8 @@ func commandNames(root string) ([]string, error) {
 	return names, nil
 }
 
-// modulePath reads the module line of a go.mod.
-func modulePath(goMod string) (string, error) {
+// ModulePath reads the module line of a go.mod file.
+func ModulePath(goMod string) (string, error) {
 	data, err := os.ReadFile(goMod)
 	if err != nil {
 		return "", err
@@ -130,6 +130,7 @@ func modulePath(goMod string) (string, error) {
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+			rest, _, _ = strings.Cut(rest, "//")
 			mod := strings.Trim(strings.TrimSpace(rest), `"`)
 			if mod != "" {
 				return mod, nil
