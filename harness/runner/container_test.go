@@ -1,0 +1,63 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vctsio/vcts/harness/config"
+	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/harness/target"
+)
+
+// providerImage builds a FROM-scratch image of the provider binary for the container
+// target, removed with the test (or skips where Docker is absent, or with -short).
+func providerImage(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("container target: needs Docker (skipped with -short)")
+	}
+	if err := exec.Command("docker", "version").Run(); err != nil {
+		t.Skipf("container target: Docker is not available: %v", err)
+	}
+	root, err := target.ModuleRoot()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	buildProvider(t, root, filepath.Join(dir, "provider-file"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(
+		"FROM scratch\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms\nEXPOSE 9443\nENTRYPOINT [\"/provider-file\"]\n"), 0o644))
+	image := fmt.Sprintf("vcts-test/provider-file:runner-%d", os.Getpid())
+	out, err := exec.Command("docker", "build", "-q", "-t", image, dir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+	return image
+}
+
+// vctsContainers lists every container the container target created and left.
+func vctsContainers(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+target.Label, "--format", "{{.Names}}").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return strings.TrimSpace(string(out))
+}
+
+func TestContainerTargetPassesAndLeavesNoContainer(t *testing.T) {
+	image := providerImage(t)
+	before := vctsContainers(t)
+	cfg := finalized(t, func(f *config.File) { f.Target.Kind = config.TargetContainer; f.Target.Image = image })
+	res, err := Run(context.Background(), Options{Config: cfg})
+	require.NoError(t, err)
+	r := res.Report
+	require.Equal(t, results.VerdictPass, r.Verdict, "failed: %v %v", failures(r), r.Problems)
+	assert.Equal(t, "container", r.Target.Kind)
+	assert.Contains(t, r.Target.Detail, image)
+	assert.Contains(t, r.ProviderLogs, "file provider storage loaded", "container logs are attached")
+	assert.Equal(t, before, vctsContainers(t), "the container is removed")
+}
