@@ -104,7 +104,7 @@ func (w *stopwatch) step(name string, f func() error) {
 	w.t.Logf("▶ %s", name)
 	err := f()
 	d := time.Since(begin).Round(100 * time.Millisecond)
-	w.lines = append(w.lines, fmt.Sprintf("%-34s %8s", name, d))
+	w.lines = append(w.lines, fmt.Sprintf("%-38s %8s", name, d))
 	if err != nil {
 		w.t.Fatalf("%s (after %s): %v", name, d, err)
 	}
@@ -113,7 +113,7 @@ func (w *stopwatch) step(name string, f func() error) {
 
 func (w *stopwatch) write(dir string) {
 	total := time.Since(w.start).Round(100 * time.Millisecond)
-	text := strings.Join(w.lines, "\n") + fmt.Sprintf("\n%-34s %8s\n", "total", total)
+	text := strings.Join(w.lines, "\n") + fmt.Sprintf("\n%-38s %8s\n", "total", total)
 	w.t.Logf("durations:\n%s", text)
 	_ = os.WriteFile(filepath.Join(dir, "durations.txt"), []byte(text), 0o644)
 }

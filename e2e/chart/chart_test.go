@@ -117,7 +117,7 @@ func TestLintPasses(t *testing.T) {
 func TestRenderedKinds(t *testing.T) {
 	want := map[string][]string{
 		"defaults": {"Deployment", "Pod(hook)", "Service", "ServiceAccount"},
-		"example":  {"Deployment", "PersistentVolumeClaim", "Pod(hook)", "Service", "ServiceAccount"},
+		"example":  {"Deployment", "Pod(hook)", "Service", "ServiceAccount"},
 		"everything": {"Deployment", "NetworkPolicy", "PersistentVolumeClaim", "Pod(hook)", "Service",
 			"ServiceAccount", "ServiceMonitor"},
 		"existingClaim": {"Deployment", "Pod(hook)", "Service", "ServiceAccount"},
@@ -378,8 +378,8 @@ func TestTLSMountsTheSecretAndDropsPlaintext(t *testing.T) {
 }
 
 func TestPersistence(t *testing.T) {
-	_, objs := render(t, chart.Values{Files: []string{exampleFile},
-		Set: []string{"persistence.storageClass=fast", "persistence.accessModes={ReadWriteOncePod}"}})
+	_, objs := render(t, chart.Values{Files: []string{exampleFile}, Set: []string{"persistence.enabled=true",
+		"persistence.size=256Mi", "persistence.storageClass=fast", "persistence.accessModes={ReadWriteOncePod}"}})
 	pvc := one[*corev1.PersistentVolumeClaim](t, objs, "PersistentVolumeClaim", false)
 	assert.Equal(t, fullname+"-data", pvc.Name)
 	assert.Equal(t, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}, pvc.Spec.AccessModes)
