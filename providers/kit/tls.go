@@ -69,23 +69,29 @@ func transportCredentials(dir string, insecure bool, log *slog.Logger) (credenti
 }
 
 func mutualTLSConfig(dir string) (*tls.Config, error) {
-	certPath := filepath.Join(dir, TLSCertFile)
-	keyPath := filepath.Join(dir, TLSKeyFile)
-	caPath := filepath.Join(dir, TLSCAFile)
-
-	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
-	if err != nil {
-		return nil, fmt.Errorf("transport security: loading %s and %s: %w; they must be a PEM certificate "+
-			"and its matching PEM private key", certPath, keyPath, err)
+	contents := map[string][]byte{}
+	for _, name := range []string{TLSCertFile, TLSKeyFile, TLSCAFile} {
+		path := filepath.Join(dir, name)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("transport security: cannot read %s: permission denied; the TLS files must be "+
+				"readable by the provider's user (uid %d), e.g. Secret defaultMode 0440 with the pod's fsGroup", path, os.Getuid())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("transport security: cannot read %s: %w", path, err)
+		}
+		contents[name] = data
 	}
-	caPEM, err := os.ReadFile(caPath)
+
+	cert, err := tls.X509KeyPair(contents[TLSCertFile], contents[TLSKeyFile])
 	if err != nil {
-		return nil, fmt.Errorf("transport security: reading %s: %w", caPath, err)
+		return nil, fmt.Errorf("transport security: %s and %s: %w; they must be a PEM certificate and its "+
+			"matching PEM private key", filepath.Join(dir, TLSCertFile), filepath.Join(dir, TLSKeyFile), err)
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
+	if !pool.AppendCertsFromPEM(contents[TLSCAFile]) {
 		return nil, fmt.Errorf("transport security: %s holds no PEM certificate; it must be the CA that "+
-			"signs the clients' certificates", caPath)
+			"signs the clients' certificates", filepath.Join(dir, TLSCAFile))
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
