@@ -97,7 +97,7 @@ func observation(ctx context.Context, log *slog.Logger, m *metrics, fullMethod s
 		switch {
 		case serverFault(code):
 			level = slog.LevelError
-		case quiet(service) && code == codes.OK:
+		case quiet(service): // a probe's Watch ending in Canceled is routine too
 			level = slog.LevelDebug
 		}
 		if !log.Enabled(ctx, level) {
