@@ -261,7 +261,7 @@ func TestProviderPlaintextByDefault(t *testing.T) {
 	assert.Equal(t, int32(1), *dep.Spec.Replicas)
 	assert.Equal(t, appsv1.RecreateDeploymentStrategyType, dep.Spec.Strategy.Type,
 		"one writer owns the storage directory")
-	assert.Equal(t, "vcts/provider-file:0.1.0", c.Image, "tag defaults to appVersion")
+	assert.Equal(t, "ghcr.io/vctsio/provider-file:0.1.0", c.Image, "tag defaults to appVersion")
 	assert.Equal(t, []string{"--grpc-addr=:9443", "--http-addr=:8080"}, c.Args)
 	assert.Equal(t, map[string]string{
 		"PROVIDER_STORAGE_DIR":         "/var/lib/virtrigaud/vms",
@@ -317,7 +317,7 @@ func TestProviderValuesReachThePod(t *testing.T) {
 	dep := one[*appsv1.Deployment](t, objs, "Deployment", false)
 	c := dep.Spec.Template.Spec.Containers[0]
 	assert.Equal(t, int32(0), *dep.Spec.Replicas)
-	assert.Equal(t, "vcts/provider-file:v9", c.Image)
+	assert.Equal(t, "ghcr.io/vctsio/provider-file:v9", c.Image)
 	e := env(c)
 	assert.Equal(t, "/data/vms", e["PROVIDER_STORAGE_DIR"])
 	assert.Equal(t, "debug", e["PROVIDER_LOG_LEVEL"])
