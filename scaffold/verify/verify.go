@@ -99,6 +99,13 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Configuration mistakes are reported before minutes of building; the real endpoint is
+	// only known once the provider is about to start.
+	check := cfg
+	check.Provider.Endpoint = "127.0.0.1:1"
+	if err := check.Finalize(p.Dir); err != nil {
+		return nil, withSource(err, p.ConfigPath())
+	}
 	if o.ReportDir == "" {
 		o.ReportDir = filepath.Join(p.Dir, "reports")
 	}
