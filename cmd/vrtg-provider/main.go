@@ -89,6 +89,15 @@ Exit codes: 0 success, 1 failure or refusal, 2 bad flags, 3 partially conformant
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version.Version,
+		// A runnable root turns an unknown command into a usage error (exit 2) instead of
+		// cobra's generic error.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr(fmt.Errorf("unknown command %q: use init, verify or publish", args[0]))
+			}
+			return cmd.Help()
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
