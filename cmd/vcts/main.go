@@ -51,9 +51,24 @@ func exitCode(err error) int {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(execute(interruptible(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// interruptible returns a context cancelled by the first Ctrl-C (or SIGTERM): the run then
+// deletes what it created and stops the provider before exiting. A second Ctrl-C quits at
+// once, for a provider that hangs even the cleanup.
+func interruptible() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "\nvcts: interrupted — deleting the suite's VMs and stopping the provider (Ctrl-C again to quit at once)")
+		cancel()
+		<-sigs
+		os.Exit(130)
+	}()
+	return ctx
 }
 
 // execute runs the CLI; separate from main so that tests drive it in-process.
