@@ -122,6 +122,10 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	run := func(step string, args ...string) error { return goStep(ctx, out, p.Dir, goBin, step, args...) }
 	if err := run("build", "build", "./..."); err != nil {
+		var se *StepError
+		if _, statErr := os.Stat(filepath.Join(p.Dir, "go.sum")); errors.Is(statErr, os.ErrNotExist) && errors.As(err, &se) {
+			se.Err = fmt.Errorf("%w (the project has no go.sum yet: run `go mod tidy` in %s first)", se.Err, p.Dir)
+		}
 		return nil, err
 	}
 	if err := run("vet", "vet", "./..."); err != nil {

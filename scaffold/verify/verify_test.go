@@ -70,6 +70,7 @@ func TestRunStopsAtTheFirstFailingStep(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, "go build ./...", se.Step)
 	assert.Contains(t, se.Output, "syntax error: build ./...")
+	assert.ErrorContains(t, err, "the project has no go.sum yet: run `go mod tidy`")
 	assert.Equal(t, ExitFail, ExitCodeOf(err))
 	assert.Contains(t, out.String(), "✗ build failed")
 	assert.NotContains(t, out.String(), "==> vet")
