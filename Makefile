@@ -32,7 +32,7 @@ test: ## Unit, integration and conformance tests (race detector on)
 .PHONY: conformance
 # TARGET=container runs the image that docker-build makes, so it depends on it.
 conformance: build $(if $(filter container,$(TARGET)),docker-build) ## Run all profiles against the file provider (TARGET=process|container)
-	$(BIN)/vcts run --target $(TARGET) --profile $(PROFILE) --report-dir $(REPORTS) $(if $(filter container,$(TARGET)),--image $(IMAGE))
+	$(BIN)/vcts run --config $(CURDIR)/vcts-config.yaml --target $(TARGET) --profile $(PROFILE) --report-dir $(REPORTS) $(if $(filter container,$(TARGET)),--image $(IMAGE))
 
 .PHONY: proto
 proto: ## Regenerate Go code from proto/ (pinned generators)
