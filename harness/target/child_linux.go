@@ -38,3 +38,6 @@ func startChild(cmd *exec.Cmd, exited chan struct{}) error {
 func signalChild(cmd *exec.Cmd, sig syscall.Signal) error {
 	return syscall.Kill(-cmd.Process.Pid, sig)
 }
+
+// processAlive reports whether a process with this pid exists (signal 0 only probes).
+func processAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }

@@ -24,3 +24,6 @@ func startChild(cmd *exec.Cmd, exited chan struct{}) error {
 }
 
 func signalChild(cmd *exec.Cmd, sig os.Signal) error { return cmd.Process.Signal(sig) }
+
+// processAlive cannot probe here: every owner counts as alive, so nothing is reaped.
+func processAlive(int) bool { return true }

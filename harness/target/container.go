@@ -10,12 +10,14 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	"google.golang.org/grpc"
@@ -30,6 +32,10 @@ const DefaultContainerPort = 9443
 
 // Label marks every container vcts starts; its value is the run's container name.
 const Label = "dev.vcts.target"
+
+// LabelOwner is "<hostname>/<pid>" of the vcts process that started the container, so a
+// later run can remove what a killed one could not.
+const LabelOwner = "dev.vcts.owner"
 
 // Container runs a provider image with testcontainers-go, publishes its gRPC port on
 // 127.0.0.1 only, and always removes the container on Stop (Ryuk, testcontainers' own
@@ -83,6 +89,7 @@ func (c *Container) Start(ctx context.Context) (err error) {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
+	reapOrphans(ctx, c.Log)
 	c.name = "vcts-provider-" + uuid.NewString()[:8]
 	ctrPort := network.MustParsePort(strconv.Itoa(port) + "/tcp")
 	defer func() {
@@ -93,7 +100,7 @@ func (c *Container) Start(ctx context.Context) (err error) {
 	ctr, err := testcontainers.Run(ctx, c.Image,
 		testcontainers.WithLogger(tcLogger{c.Log}),
 		testcontainers.WithName(c.name),
-		testcontainers.WithLabels(map[string]string{Label: c.name}),
+		testcontainers.WithLabels(map[string]string{Label: c.name, LabelOwner: owner()}),
 		testcontainers.WithExposedPorts(ctrPort.String()),
 		testcontainers.WithEnv(map[string]string{"VIRTRIGAUD_PROVIDER_INSECURE": "true"}),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
@@ -205,5 +212,38 @@ type tcLogger struct{ log *slog.Logger }
 func (l tcLogger) Printf(format string, v ...any) {
 	if l.log != nil {
 		l.log.Debug(fmt.Sprintf(format, v...), "component", "testcontainers")
+	}
+}
+
+func owner() string {
+	host, _ := os.Hostname()
+	return host + "/" + strconv.Itoa(os.Getpid())
+}
+
+// reapOrphans removes the containers of vcts processes on this host that no longer exist:
+// a vcts killed outright (SIGKILL, OOM) cannot remove its container, and Ryuk, which
+// would, is disabled here. Containers of live processes and of other hosts sharing the
+// daemon are left alone; any error just skips the sweep.
+func reapOrphans(ctx context.Context, log *slog.Logger) {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", Label)})
+	if err != nil {
+		return
+	}
+	host, _ := os.Hostname()
+	for _, ctr := range list.Items {
+		h, pidText, ok := strings.Cut(ctr.Labels[LabelOwner], "/")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || h != host || processAlive(pid) {
+			continue
+		}
+		_, err = cli.ContainerRemove(ctx, ctr.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if log != nil {
+			log.Info("removed the container of a vcts process that no longer runs", "container", ctr.Names, "owner", ctr.Labels[LabelOwner], "error", err)
+		}
 	}
 }

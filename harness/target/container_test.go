@@ -88,3 +88,26 @@ func TestContainerMissingImage(t *testing.T) {
 	assert.Contains(t, err.Error(), "make docker-build")
 	assert.Empty(t, containersOf(t, c.name))
 }
+
+func TestOrphanedContainersOfDeadRunsAreReaped(t *testing.T) {
+	image := testImage(t)
+	dead := exec.Command("true")
+	require.NoError(t, dead.Run())
+	host, _ := os.Hostname()
+	create := func(name, owner string) {
+		out, err := exec.Command("docker", "create", "--name", name, "--label", Label+"="+name, "--label", LabelOwner+"="+owner, image).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
+	}
+	orphan := fmt.Sprintf("vcts-test-orphan-%d", os.Getpid())
+	live := fmt.Sprintf("vcts-test-live-%d", os.Getpid())
+	foreign := fmt.Sprintf("vcts-test-foreign-%d", os.Getpid())
+	create(orphan, fmt.Sprintf("%s/%d", host, dead.Process.Pid))
+	create(live, fmt.Sprintf("%s/%d", host, os.Getpid()))
+	create(foreign, fmt.Sprintf("another-host/%d", dead.Process.Pid))
+
+	reapOrphans(context.Background(), discard())
+	assert.Empty(t, containersOf(t, orphan), "the container of a vcts that was killed is removed")
+	assert.NotEmpty(t, containersOf(t, live), "a running vcts keeps its container")
+	assert.NotEmpty(t, containersOf(t, foreign), "another host's containers are not ours to judge")
+}
