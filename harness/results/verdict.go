@@ -160,19 +160,9 @@ func applyKnownFailing(scenarios []Scenario, idx []int) {
 
 // aggregate is a requirement's status: the worst of its scenarios, where a requirement
 // with some examples skipped and the rest passed still passes (the skip shows in its
-// profile's verdict).
+// profile's verdict). The reason names the examples only when their reasons differ.
 func aggregate(scenarios []Scenario, idx []int) (Status, string) {
 	count := map[Status]int{}
-	var reasons []string
-	addReason := func(s Scenario) {
-		msg := s.Reason
-		if len(idx) > 1 {
-			msg = s.Name + ": " + msg
-		}
-		if !contains(reasons, msg) {
-			reasons = append(reasons, msg)
-		}
-	}
 	for _, i := range idx {
 		count[scenarios[i].Status]++
 	}
@@ -180,15 +170,26 @@ func aggregate(scenarios []Scenario, idx []int) (Status, string) {
 		if count[st] == 0 {
 			continue
 		}
+		var raw, named []string
 		for _, i := range idx {
-			if scenarios[i].Status == st {
-				addReason(scenarios[i])
+			if s := scenarios[i]; s.Status == st {
+				if !contains(raw, s.Reason) {
+					raw = append(raw, s.Reason)
+				}
+				named = append(named, s.Name+": "+s.Reason)
 			}
 		}
-		if st == Skipped && count[Passed] > 0 {
-			return Passed, fmt.Sprintf("%d of %d examples skipped: %s", count[Skipped], len(idx), strings.Join(reasons, "; "))
+		reason := strings.Join(named, "; ")
+		if len(raw) == 1 && (len(named) > 1 || len(idx) == 1) {
+			reason = raw[0]
 		}
-		return st, strings.Join(reasons, "; ")
+		if len(idx) > 1 && len(named) == 1 {
+			reason = named[0]
+		}
+		if st == Skipped && count[Passed] > 0 {
+			return Passed, fmt.Sprintf("%d of %d examples skipped: %s", count[Skipped], len(idx), reason)
+		}
+		return st, reason
 	}
 	return Passed, ""
 }

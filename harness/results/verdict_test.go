@@ -183,6 +183,14 @@ func TestOutlineExamplesAggregate(t *testing.T) {
 	assert.Contains(t, q.Reason, "1 of 2 examples skipped")
 	assert.Equal(t, VerdictPartial, r.Verdict, "the skipped example still shows in the verdict")
 
+	r = evaluate(append(allPassed(), ex(1, Skipped, "no tasks"), ex(2, Skipped, "no tasks")), plan(6))
+	q = find(t, r, "CORE-010")
+	assert.Equal(t, Skipped, q.Status)
+	assert.Equal(t, "no tasks", q.Reason, "one shared reason is said once")
+
+	r = evaluate(append(allPassed(), ex(1, Failed, "a"), ex(2, Failed, "b")), plan(6))
+	assert.Equal(t, "outline [n=1]: a; outline [n=2]: b", find(t, r, "CORE-010").Reason)
+
 	// One known-failing example failing, the other passing: the requirement is known
 	// failing, the passing example is not stale.
 	p := plan(6)
