@@ -3,7 +3,6 @@ package steps_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"io"
 	"log/slog"
@@ -11,18 +10,16 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cucumber/godog"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
 	"github.com/vctsio/vcts/features"
 	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/internal/brokenprovider"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	"github.com/vctsio/vcts/providers/file"
 	"github.com/vctsio/vcts/steps"
@@ -40,9 +37,17 @@ func init() { godog.BindFlags("godog.", flag.CommandLine, &godogOpts) }
 // waiting (v1 tasks, tutorial transitional states) is exercised, not skipped.
 const transitionDelay = 5 * time.Millisecond
 
-// serve starts the reference file provider on a loopback gRPC server. wrapV1, when set,
-// replaces the provider's v1 service with a wrapper around it.
-func serve(t testing.TB, wrapV1 func(providerv1.ProviderServer) providerv1.ProviderServer) *grpc.ClientConn {
+// served is the reference file provider on a loopback gRPC server, possibly behind a defect.
+type served struct {
+	conn *grpc.ClientConn
+	// real is the provider's unwrapped v1 service: the truth about which VMs exist, whatever
+	// the defect makes the wire say.
+	real providerv1.ProviderServer
+}
+
+// serve starts the reference file provider on a loopback gRPC server with defect's wrappers
+// in front of its services (brokenprovider.Healthy for none).
+func serve(t testing.TB, defect brokenprovider.Defect) served {
 	t.Helper()
 	p, err := file.New(file.Config{
 		StorageDir:      t.TempDir(),
@@ -53,7 +58,8 @@ func serve(t testing.TB, wrapV1 func(providerv1.ProviderServer) providerv1.Provi
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	p.Register(registrar{srv: srv, wrapV1: wrapV1})
+	reg := brokenprovider.NewRegistrar(srv, defect)
+	p.Register(reg)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,22 +74,11 @@ func serve(t testing.TB, wrapV1 func(providerv1.ProviderServer) providerv1.Provi
 		srv.Stop()
 		_ = p.Close()
 	})
-	return conn
-}
-
-type registrar struct {
-	srv    *grpc.Server
-	wrapV1 func(providerv1.ProviderServer) providerv1.ProviderServer
-}
-
-func (r registrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
-	if r.wrapV1 != nil && desc.ServiceName == providerv1.Provider_ServiceDesc.ServiceName {
-		impl = r.wrapV1(impl.(providerv1.ProviderServer))
-	}
-	r.srv.RegisterService(desc, impl)
+	return served{conn: conn, real: reg.V1()}
 }
 
 type run struct {
+	suite     *steps.Suite
 	cfg       steps.Config
 	scenarios []results.Scenario
 	status    int
@@ -119,11 +114,25 @@ func runSuite(t *testing.T, d driver.Driver, tags string, tune func(*steps.Confi
 	opts.Tags = tags
 	start := time.Now()
 	code := godog.TestSuite{Name: "vcts-" + d.Dialect(), ScenarioInitializer: suite.InitializeScenario, Options: &opts}.Run()
-	r := run{cfg: suite.Config(), scenarios: cfg.Results.Scenarios(), status: code, output: out.String(), elapsed: time.Since(start)}
+	r := run{suite: suite, cfg: suite.Config(), scenarios: cfg.Results.Scenarios(), status: code, output: out.String(), elapsed: time.Since(start)}
 	if len(r.scenarios) == 0 {
 		t.Fatalf("no scenario recorded; godog output:\n%s", r.output)
 	}
 	return r
+}
+
+// serveAndRun serves the file provider behind defect and runs the suite once against it in
+// one dialect, the way the runner does (strict, godog's concurrency, profiles from the
+// advertised capabilities). The suite's final Cleanup is left to the caller, which may want
+// to look at what the scenarios' own cleanup left behind first.
+func serveAndRun(t *testing.T, dialect string, defect brokenprovider.Defect, tags string, tune func(*steps.Config)) (run, served) {
+	t.Helper()
+	p := serve(t, defect)
+	d, err := driver.New(dialect, p.conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runSuite(t, d, tags, tune), p
 }
 
 // expectedPickles counts the scenarios the feature files expand to (one per example row).
@@ -158,8 +167,7 @@ func requirementNeeds(t *testing.T) map[string][]string {
 // knownDeviations are requirements the reference provider is known to break, per dialect,
 // with the reason. They must fail (a deviation that starts passing is stale and must be
 // removed from this list, as connectrpc's known-failing lists work).
-var knownDeviations = map[string]map[string]string{
-}
+var knownDeviations = map[string]map[string]string{}
 
 // TestConformance runs the whole suite against the reference file provider in both dialects:
 // every scenario passes or is skipped for a reason the dialect gives, and nothing is left behind.
@@ -167,7 +175,7 @@ func TestConformance(t *testing.T) {
 	needs := requirementNeeds(t)
 	for _, dialect := range driver.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
-			d, err := driver.New(dialect, serve(t, nil))
+			d, err := driver.New(dialect, serve(t, brokenprovider.Healthy).conn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -253,37 +261,35 @@ func failedRequirements(scenarios []results.Scenario) []string {
 func TestSuiteCanFail(t *testing.T) {
 	cases := []struct {
 		name    string
-		wrap    func(providerv1.ProviderServer) providerv1.ProviderServer
+		defect  brokenprovider.Defect
 		tags    string
 		tune    func(*steps.Config)
 		want    []string
 		message string
 	}{
 		{
-			name: "reconfigure ignores CPU",
-			wrap: func(p providerv1.ProviderServer) providerv1.ProviderServer { return ignoreCPU{p} },
+			name:   "reconfigure ignores CPU",
+			defect: brokenprovider.MustGet("reconfigure-ignores-cpu"),
 			// Every rule that reconfigures CPU and then looks at it.
 			want:    []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"},
 			message: "expected cpu=4 memory_mib=2048",
 		},
 		{
 			name:    "power accepts undefined operations",
-			wrap:    func(p providerv1.ProviderServer) providerv1.ProviderServer { return acceptAnyPowerOp{p} },
+			defect:  brokenprovider.MustGet("power-accepts-undefined-ops"),
 			want:    []string{"CORE-022"},
 			message: `op=99): expected InvalidArgument, got OK`,
 		},
 		{
 			name:    "snapshots work but are not advertised",
-			wrap:    func(p providerv1.ProviderServer) providerv1.ProviderServer { return hideSnapshots{p} },
+			defect:  brokenprovider.MustGet("snapshots-hidden"),
 			want:    []string{"CORE-037"},
 			message: "expected Unimplemented, got OK",
 		},
 		{
-			name: "writes deadlock after a create without a name",
-			wrap: func(p providerv1.ProviderServer) providerv1.ProviderServer {
-				return &wedgeOnNamelessCreate{ProviderServer: p}
-			},
-			tags: "@CORE-036",
+			name:   "writes deadlock after a create without a name",
+			defect: brokenprovider.MustGet("wedge-after-nameless-create"),
+			tags:   "@CORE-036",
 			tune: func(c *steps.Config) {
 				c.CallTimeout, c.TaskTimeout = 300*time.Millisecond, 300*time.Millisecond
 			},
@@ -293,8 +299,7 @@ func TestSuiteCanFail(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := driver.NewWire(serve(t, tc.wrap))
-			r := runSuite(t, d, tc.tags, tc.tune)
+			r, _ := serveAndRun(t, driver.DialectWire, tc.defect, tc.tags, tc.tune)
 			got := failedRequirements(r.scenarios)
 			// The reference provider's own known deviations fail in every run that reaches them.
 			want := slices.Clone(tc.want)
@@ -334,99 +339,10 @@ func TestSuiteCanFail(t *testing.T) {
 	}
 }
 
-// ignoreCPU behaves like a provider that reads the wrong key: reconfigure keeps the CPU count.
-type ignoreCPU struct{ providerv1.ProviderServer }
-
-func (w ignoreCPU) Reconfigure(ctx context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
-	var desired map[string]map[string]any
-	if json.Unmarshal([]byte(req.GetDesiredJson()), &desired) == nil && desired["Class"] != nil {
-		list, err := w.ListVMs(ctx, &providerv1.ListVMsRequest{})
-		if err != nil {
-			return nil, err
-		}
-		for _, vm := range list.GetVms() {
-			if vm.GetId() == req.GetId() {
-				desired["Class"]["CPU"] = vm.GetCpu()
-			}
-		}
-		b, _ := json.Marshal(desired)
-		req = &providerv1.ReconfigureRequest{Id: req.GetId(), DesiredJson: string(b)}
-	}
-	return w.ProviderServer.Reconfigure(ctx, req)
-}
-
-// acceptAnyPowerOp treats operations beyond the enum as a no-op that succeeds.
-type acceptAnyPowerOp struct{ providerv1.ProviderServer }
-
-func (w acceptAnyPowerOp) Power(ctx context.Context, req *providerv1.PowerRequest) (*providerv1.TaskResponse, error) {
-	if req.GetOp() < 0 || req.GetOp() > providerv1.PowerOp_POWER_OP_SHUTDOWN_GRACEFUL {
-		return &providerv1.TaskResponse{}, nil
-	}
-	return w.ProviderServer.Power(ctx, req)
-}
-
-// hideSnapshots keeps snapshots working but says it has none: capabilities are dishonest.
-type hideSnapshots struct{ providerv1.ProviderServer }
-
-func (w hideSnapshots) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
-	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
-	if err == nil {
-		resp.SupportsSnapshots = false
-	}
-	return resp, err
-}
-
-// wedgeOnNamelessCreate copies the upstream mock's bug: after one bad create, every write
-// blocks forever while reads keep working.
-type wedgeOnNamelessCreate struct {
-	providerv1.ProviderServer
-	wedged atomic.Bool
-}
-
-func (w *wedgeOnNamelessCreate) block(ctx context.Context) error {
-	if !w.wedged.Load() {
-		return nil
-	}
-	<-ctx.Done()
-	return status.FromContextError(ctx.Err()).Err()
-}
-
-func (w *wedgeOnNamelessCreate) Create(ctx context.Context, req *providerv1.CreateRequest) (*providerv1.CreateResponse, error) {
-	if req.GetName() == "" {
-		w.wedged.Store(true)
-		return nil, status.Error(codes.InvalidArgument, "name is required")
-	}
-	if err := w.block(ctx); err != nil {
-		return nil, err
-	}
-	return w.ProviderServer.Create(ctx, req)
-}
-
-func (w *wedgeOnNamelessCreate) Power(ctx context.Context, req *providerv1.PowerRequest) (*providerv1.TaskResponse, error) {
-	if err := w.block(ctx); err != nil {
-		return nil, err
-	}
-	return w.ProviderServer.Power(ctx, req)
-}
-
-func (w *wedgeOnNamelessCreate) Delete(ctx context.Context, req *providerv1.DeleteRequest) (*providerv1.TaskResponse, error) {
-	if err := w.block(ctx); err != nil {
-		return nil, err
-	}
-	return w.ProviderServer.Delete(ctx, req)
-}
-
-func (w *wedgeOnNamelessCreate) Reconfigure(ctx context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
-	if err := w.block(ctx); err != nil {
-		return nil, err
-	}
-	return w.ProviderServer.Reconfigure(ctx, req)
-}
-
 // TestUnselectedProfilesAreSkippedWithTheirReason: a scenario of a profile the runner did not
 // select is recorded as skipped, with the runner's reason, never silently dropped.
 func TestUnselectedProfilesAreSkippedWithTheirReason(t *testing.T) {
-	d := driver.NewWire(serve(t, nil))
+	d := driver.NewWire(serve(t, brokenprovider.Healthy).conn)
 	r := runSuite(t, d, "@CORE-003,@SNAP-001,@CLONE-001", func(c *steps.Config) {
 		c.Profiles = map[string]string{steps.ProfileCore: "", steps.ProfileSnapshot: "configured off"}
 	})
@@ -461,7 +377,7 @@ func BenchmarkSuite(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				conn := serve(b, nil)
+				conn := serve(b, brokenprovider.Healthy).conn
 				d, err := driver.New(dialect, conn)
 				if err != nil {
 					b.Fatal(err)

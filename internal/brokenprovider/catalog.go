@@ -1,0 +1,292 @@
+package brokenprovider
+
+import (
+	"sync/atomic"
+
+	"google.golang.org/grpc/codes"
+
+	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
+	tutorialv1 "github.com/vctsio/vcts/proto/gen/virtrigaud/tutorial/v1"
+)
+
+type (
+	v1Server  = providerv1.ProviderServer
+	tutServer = tutorialv1.ProviderServiceServer
+)
+
+// Catalog lists every defect, grouped by family in the contract's order. Each call returns
+// new values; the constructors inside build fresh state per wrapped server.
+func Catalog() []Defect {
+	return []Defect{
+		// capabilities
+		{
+			Name: "snapshots-advertised-unimplemented", Family: Capabilities,
+			Bug:      "advertises snapshots, but taking one answers Unimplemented",
+			V1:       func(p v1Server) v1Server { return v1SnapshotsUnimplemented{p} },
+			Tutorial: func(p tutServer) tutServer { return tutSnapshotsUnimplemented{p} },
+		},
+		{
+			Name: "snapshots-hidden", Family: Capabilities,
+			Bug:      "snapshots work, but the capabilities say they are not offered",
+			V1:       func(p v1Server) v1Server { return v1HideSnapshots{p} },
+			Tutorial: func(p tutServer) tutServer { return tutHideCapability{p, "vm.snapshot"} },
+		},
+		{
+			Name: "clones-hidden", Family: Capabilities,
+			Bug:      "clones work, but the provider says it offers none (v1: Unimplemented to a clone without a source)",
+			V1:       func(p v1Server) v1Server { return v1HideClones{p} },
+			Tutorial: func(p tutServer) tutServer { return tutHideCapability{p, "vm.clone"} },
+		},
+		// validate
+		{
+			Name: "validate-not-ok", Family: Validate,
+			Bug: "Validate answers ok=false on a healthy provider",
+			V1:  func(p v1Server) v1Server { return v1ValidateNotOK{p} },
+		},
+		// create
+		{
+			Name: "create-ignores-requested-hardware", Family: Create,
+			Bug: "v1: reads cpus/memory instead of the producer's CPU/MemoryMiB, so every VM silently gets the default size " +
+				"(and a CPU of \"two\" or 0 goes unnoticed); tutorial: ignores VMSpec cpu and memory",
+			V1:       func(p v1Server) v1Server { return v1LowercaseClassKeys{p} },
+			Tutorial: func(p tutServer) tutServer { return tutIgnoresSpecHardware{p} },
+		},
+		{
+			Name: "create-not-idempotent", Family: Create,
+			Bug:      "every create makes a new VM, even for a name that exists",
+			V1:       func(p v1Server) v1Server { return v1NotIdempotent{p, newDuplicateNames()} },
+			Tutorial: func(p tutServer) tutServer { return tutNotIdempotent{p, newDuplicateNames()} },
+		},
+		{
+			Name: "create-returns-empty-id", Family: Create,
+			Bug:      "creates the VM but answers with an empty id",
+			V1:       func(p v1Server) v1Server { return v1EmptyCreateID{p} },
+			Tutorial: func(p tutServer) tutServer { return tutEmptyCreateID{p} },
+		},
+		{
+			Name: "create-accepts-zero-cpu", Family: Create,
+			Bug:      "a CPU count of 0 or less is taken as 1 instead of being rejected",
+			V1:       func(p v1Server) v1Server { return v1AcceptsZeroCPU{p} },
+			Tutorial: func(p tutServer) tutServer { return tutAcceptsZeroCPU{p} },
+		},
+		{
+			Name: "create-accepts-malformed-class", Family: Create,
+			Bug: "class_json that cannot be read falls back to a default class instead of InvalidArgument",
+			V1:  func(p v1Server) v1Server { return v1LenientClass{p} },
+		},
+		// describe
+		{
+			Name: "describe-unknown-notfound", Family: Describe,
+			Bug: "Describe of an unknown VM answers NotFound instead of exists=false",
+			V1:  func(p v1Server) v1Server { return v1DescribeUnknown{p, codes.NotFound} },
+		},
+		{
+			Name: "describe-unknown-internal", Family: Describe,
+			Bug:      "Describe/GetVM of an unknown VM answers Internal (the failed lookup escapes)",
+			V1:       func(p v1Server) v1Server { return v1DescribeUnknown{p, codes.Internal} },
+			Tutorial: func(p tutServer) tutServer { return tutGetUnknownInternal{p} },
+		},
+		{
+			Name: "power-state-vendor-names", Family: Describe,
+			Bug: "Describe/GetVM reports the hypervisor's own power state names " +
+				"(v1: poweredOn/poweredOff; tutorial: running/stopped) instead of the API's",
+			V1:       func(p v1Server) v1Server { return v1VendorPowerStates{p} },
+			Tutorial: func(p tutServer) tutServer { return tutLowercaseStates{p} },
+		},
+		// list
+		{
+			Name: "list-omits-stopped", Family: List,
+			Bug:      "the VM list shows running VMs only (virsh list without --all)",
+			V1:       func(p v1Server) v1Server { return v1ListOmitsStopped{p} },
+			Tutorial: func(p tutServer) tutServer { return tutListOmitsStopped{p} },
+		},
+		{
+			Name: "stale-hardware-view", Family: List,
+			Bug: "one view serves CPU and memory from a cache filled at create time and never refreshed " +
+				"(v1: ListVMs; tutorial: GetVM, its only view with hardware)",
+			V1:       func(p v1Server) v1Server { return v1StaleListHardware{p, &hardwareCache{}} },
+			Tutorial: func(p tutServer) tutServer { return tutStaleGetHardware{p, &hardwareCache{}} },
+		},
+		{
+			Name: "list-keeps-deleted", Family: List,
+			Bug:      "the VM list keeps showing deleted VMs",
+			V1:       func(p v1Server) v1Server { return v1ListKeepsDeleted{p, &ghosts[*providerv1.VMInfo]{}} },
+			Tutorial: func(p tutServer) tutServer { return tutListKeepsDeleted{p, &ghosts[*tutorialv1.VMSummary]{}} },
+		},
+		// power
+		{
+			Name: "reboot-leaves-off", Family: Power,
+			Bug:      "REBOOT powers the VM off and never starts it again",
+			V1:       func(p v1Server) v1Server { return v1RebootLeavesOff{p} },
+			Tutorial: func(p tutServer) tutServer { return tutRebootLeavesOff{p} },
+		},
+		{
+			Name: "power-accepts-unspecified", Family: Power,
+			Bug: "POWER_OP_UNSPECIFIED is answered OK as a no-op",
+			V1: func(p v1Server) v1Server {
+				return v1PowerAcceptsOps{p, func(op providerv1.PowerOp) bool { return op == providerv1.PowerOp_POWER_OP_UNSPECIFIED }}
+			},
+			Tutorial: func(p tutServer) tutServer {
+				return tutPowerAcceptsOps{p, func(op tutorialv1.PowerOp) bool { return op == tutorialv1.PowerOp_POWER_OP_UNSPECIFIED }}
+			},
+		},
+		{
+			Name: "power-accepts-undefined-ops", Family: Power,
+			Bug: "power operations beyond the enum (99, -1) are answered OK as a no-op",
+			V1: func(p v1Server) v1Server {
+				return v1PowerAcceptsOps{p, func(op providerv1.PowerOp) bool {
+					return op < 0 || op > providerv1.PowerOp_POWER_OP_SHUTDOWN_GRACEFUL
+				}}
+			},
+			Tutorial: func(p tutServer) tutServer {
+				return tutPowerAcceptsOps{p, func(op tutorialv1.PowerOp) bool { return op < 0 || op > tutorialv1.PowerOp_POWER_OP_REBOOT }}
+			},
+		},
+		{
+			Name: "power-unknown-vm-ok", Family: Power,
+			Bug:      "power of an unknown VM answers OK instead of NotFound",
+			V1:       func(p v1Server) v1Server { return v1PowerUnknownOK{p} },
+			Tutorial: func(p tutServer) tutServer { return tutPowerUnknownOK{p} },
+		},
+		{
+			Name: "graceful-shutdown-ignored", Family: Power,
+			Bug: "SHUTDOWN_GRACEFUL answers OK and leaves the VM running",
+			V1:  func(p v1Server) v1Server { return v1GracefulIgnored{p} },
+		},
+		// reconfigure
+		{
+			Name: "reconfigure-ignores-cpu", Family: Reconfigure,
+			Bug:      "reconfigure reads the CPU count under another key and keeps the old one",
+			V1:       func(p v1Server) v1Server { return v1ReconfigureIgnores{p, "CPU"} },
+			Tutorial: func(p tutServer) tutServer { return tutUpdateIgnores{p, "cpu"} },
+		},
+		{
+			Name: "reconfigure-ignores-memory", Family: Reconfigure,
+			Bug:      "reconfigure reads the memory size under another key and keeps the old one",
+			V1:       func(p v1Server) v1Server { return v1ReconfigureIgnores{p, "MemoryMiB"} },
+			Tutorial: func(p tutServer) tutServer { return tutUpdateIgnores{p, "memory"} },
+		},
+		{
+			Name: "reconfigure-unknown-vm-ok", Family: Reconfigure,
+			Bug:      "reconfigure of an unknown VM answers OK instead of NotFound",
+			V1:       func(p v1Server) v1Server { return v1ReconfigureUnknownOK{p} },
+			Tutorial: func(p tutServer) tutServer { return tutUpdateUnknownOK{p} },
+		},
+		// delete
+		{
+			Name: "delete-unknown-notfound", Family: Delete,
+			Bug:      "delete of an unknown or already deleted VM answers NotFound: not idempotent",
+			V1:       func(p v1Server) v1Server { return v1DeleteUnknownNotFound{p} },
+			Tutorial: func(p tutServer) tutServer { return tutDeleteUnknownNotFound{p} },
+		},
+		// tasks
+		{
+			Name: "task-reconfigure-never-done", Family: Tasks,
+			Bug: "TaskStatus of a reconfigure task stays done=false forever",
+			V1:  func(p v1Server) v1Server { return v1ReconfigureTaskNeverDone{p, &idSet{}} },
+		},
+		{
+			Name: "task-power-message-in-error", Family: Tasks,
+			Bug: "power tasks finish with their success message in the error field",
+			V1:  func(p v1Server) v1Server { return v1PowerTaskMessageInError{p, &idSet{}} },
+		},
+		{
+			Name: "task-unknown-done", Family: Tasks,
+			Bug: "TaskStatus of an unknown task answers OK done=true instead of NotFound",
+			V1:  func(p v1Server) v1Server { return v1UnknownTaskDone{p} },
+		},
+		{
+			Name: "task-nil-internal", Family: Tasks,
+			Bug: "TaskStatus without a task reference panics (answered Internal) instead of InvalidArgument",
+			V1:  func(p v1Server) v1Server { return v1NilTaskInternal{p} },
+		},
+		// error codes
+		{
+			Name: "empty-id-internal", Family: ErrorCodes,
+			Bug:      "an empty VM, snapshot or source id answers Internal instead of InvalidArgument",
+			V1:       func(p v1Server) v1Server { return v1EmptyIDInternal{p} },
+			Tutorial: func(p tutServer) tutServer { return tutEmptyIDInternal{p} },
+		},
+		{
+			Name: "malformed-json-unknown", Family: ErrorCodes,
+			Bug: "malformed JSON payloads answer Unknown (the decoder's error returned as is) instead of InvalidArgument",
+			V1:  func(p v1Server) v1Server { return v1JSONErrorsUnknown{p} },
+		},
+		// robustness
+		{
+			Name: "wedge-after-nameless-create", Family: Robustness,
+			Bug: "after a create without a name, every write blocks forever (the upstream mock's lock bug)",
+			V1:  func(p v1Server) v1Server { return v1WedgeOnNamelessCreate{p, &atomic.Bool{}} },
+		},
+		// snapshot
+		{
+			Name: "revert-keeps-cpu", Family: Snapshot,
+			Bug: "revert restores memory and power state but not the CPU count",
+			V1:  func(p v1Server) v1Server { return v1RevertKeepsCPU{p} },
+		},
+		{
+			Name: "snapshot-delete-noop", Family: Snapshot,
+			Bug: "snapshot delete answers OK and keeps the snapshot revertable",
+			V1:  func(p v1Server) v1Server { return v1SnapshotDeleteNoop{p} },
+		},
+		{
+			Name: "snapshot-unknown-vm-internal", Family: Snapshot,
+			Bug:      "a snapshot of an unknown VM answers Internal instead of NotFound",
+			V1:       func(p v1Server) v1Server { return v1SnapshotUnknownVM{p, codes.Internal} },
+			Tutorial: func(p tutServer) tutServer { return tutSnapshotUnknownVM{p, codes.Internal} },
+		},
+		{
+			Name: "snapshot-unknown-vm-ok", Family: Snapshot,
+			Bug:      "a snapshot of an unknown VM answers OK with a made-up id",
+			V1:       func(p v1Server) v1Server { return v1SnapshotUnknownVM{p, codes.OK} },
+			Tutorial: func(p tutServer) tutServer { return tutSnapshotUnknownVM{p, codes.OK} },
+		},
+		{
+			Name: "vm-delete-keeps-snapshots", Family: Snapshot,
+			Bug: "snapshots outlive their VM and a new VM of the same name can be reverted to them",
+			V1:  func(p v1Server) v1Server { return v1OrphanSnapshots{p, newSnapshotOwners()} },
+		},
+		{
+			Name: "one-snapshot-per-vm", Family: Snapshot,
+			Bug:      "one checkpoint per VM, named after the VM: every snapshot gets the VM's id and replaces the previous one",
+			V1:       func(p v1Server) v1Server { return v1OneSnapshotPerVM{p, &latestSnapshot{}} },
+			Tutorial: func(p tutServer) tutServer { return tutOneSnapshotPerVM{p} },
+		},
+		// clone
+		{
+			Name: "clone-shares-config", Family: Clone,
+			Bug:      "a clone shares its source's configuration: reconfiguring the source changes the clone",
+			V1:       func(p v1Server) v1Server { return v1CloneSharesConfig{p, &clones{}} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneSharesConfig{p, &clones{}} },
+		},
+		{
+			Name: "clone-deleted-with-source", Family: Clone,
+			Bug:      "deleting a VM deletes its clones too",
+			V1:       func(p v1Server) v1Server { return v1CloneDeletedWithSource{p, &clones{}} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneDeletedWithSource{p, &clones{}} },
+		},
+		{
+			Name: "clone-ignores-override", Family: Clone,
+			Bug: "a clone's class_json override is never read",
+			V1:  func(p v1Server) v1Server { return v1CloneIgnoresOverride{p} },
+		},
+		{
+			Name: "clone-unknown-source-internal", Family: Clone,
+			Bug:      "cloning an unknown source answers Internal instead of NotFound",
+			V1:       func(p v1Server) v1Server { return v1CloneUnknownSourceInternal{p} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneUnknownSourceInternal{p} },
+		},
+		{
+			Name: "clone-empty-target-accepted", Family: Clone,
+			Bug:      "a clone without a target name is named <source>-clone instead of being rejected",
+			V1:       func(p v1Server) v1Server { return v1CloneDefaultsTargetName{p} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneDefaultsTargetName{p} },
+		},
+		{
+			Name: "clone-answers-source-id", Family: Clone,
+			Bug:      "clones, but answers with the source's id as the clone's id",
+			V1:       func(p v1Server) v1Server { return v1CloneAnswersSourceID{p} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneAnswersSourceID{p} },
+		},
+	}
+}

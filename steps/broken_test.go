@@ -1,0 +1,555 @@
+package steps_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vctsio/vcts/features"
+	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/internal/brokenprovider"
+	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
+	"github.com/vctsio/vcts/steps"
+	"github.com/vctsio/vcts/steps/driver"
+)
+
+// brokenExpectation is what one defect must do to one dialect's run of the whole suite.
+type brokenExpectation struct {
+	// fail is exactly the set of requirements with a failed scenario; every other requirement
+	// passes, or is skipped as in the healthy run.
+	fail []string
+	// failAllBut, when set instead of fail, says the defect breaks every requirement that runs
+	// in the dialect except these (for a defect no VM survives).
+	failAllBut []string
+	// skipProfiles are profiles the runner skips because of what the defect advertises.
+	skipProfiles []string
+	// message is part of at least one failure message: the suite must say why. Alternatives
+	// are separated by " | " where timing decides which of two correct messages comes first.
+	message string
+	// tune adjusts the run's configuration (shorter timeouts for defects that hang).
+	tune func(*steps.Config)
+	// tags scopes the run; only for defects that, by design, break every scenario that runs
+	// after them.
+	tags string
+	// deleteImpossible marks a defect that stops deletes through the wire: the scenarios
+	// cannot clean up, so the test requires them to report that instead of leaving silently.
+	deleteImpossible bool
+}
+
+const (
+	v1       = driver.DialectWire
+	tutorial = driver.DialectTutorial
+)
+
+// brokenMatrix: defect → dialect → expectation. A dialect missing from a row cannot express
+// the defect (the tutorial API has no JSON payloads, tasks or Validate). The comment on each
+// row says why exactly those requirements fail.
+var brokenMatrix = map[string]map[string]brokenExpectation{
+	// capabilities ------------------------------------------------------------------------
+
+	// Every snapshot scenario takes a snapshot or judges SnapshotCreate's code (SNAP-002/003
+	// get Unimplemented instead of NotFound/InvalidArgument; SNAP-008/010 take one to get an
+	// unknown id); CORE-037 sees an advertised capability answer Unimplemented.
+	"snapshots-advertised-unimplemented": {
+		v1: {fail: []string{"CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-005", "SNAP-006", "SNAP-007",
+			"SNAP-008", "SNAP-009", "SNAP-010", "SNAP-011", "SNAP-012", "SNAP-013", "SNAP-014"},
+			message: "expected OK, got Unimplemented"},
+		tutorial: {fail: []string{"CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004"},
+			message: "expected OK, got Unimplemented"},
+	},
+	// The snapshot profile is skipped as not advertised; only the honesty check notices.
+	"snapshots-hidden": {
+		v1:       {fail: []string{"CORE-037"}, skipProfiles: []string{steps.ProfileSnapshot}, message: "expected Unimplemented, got OK"},
+		tutorial: {fail: []string{"CORE-037"}, skipProfiles: []string{steps.ProfileSnapshot}, message: "expected Unimplemented, got OK"},
+	},
+	// Same for clones: the probe (v1) or the capability (tutorial) says none, a real clone works.
+	"clones-hidden": {
+		v1:       {fail: []string{"CORE-037"}, skipProfiles: []string{steps.ProfileClone}, message: "expected Unimplemented, got OK"},
+		tutorial: {fail: []string{"CORE-037"}, skipProfiles: []string{steps.ProfileClone}, message: "expected Unimplemented, got OK"},
+	},
+
+	// validate ----------------------------------------------------------------------------
+
+	"validate-not-ok": {
+		v1: {fail: []string{"CORE-002"}, message: "expected ok=true, got ok=false"},
+	},
+
+	// create ------------------------------------------------------------------------------
+
+	// v1: every VM is 1 CPU / 1024 MiB, so each rule that creates hardware and later reads it
+	// back without overwriting both values fails: CORE-006/007/008, CORE-027 and SNAP-008 (the
+	// "unchanged" check), CORE-032 and SNAP-014 (VM "b"), SNAP-005/007 (revert to the created
+	// size), CLONE-003/006/007/008 (a clone of the wrong size), CLONE-004 (the source check).
+	// A CPU of "two" (CORE-014) and 0 or less (CORE-015) are not read, so not rejected.
+	// Reconfigure sets both values (CORE-025/026/028 pass), so does a clone override with
+	// both (CLONE-005 passes).
+	// Tutorial: the same minus what it cannot express (raw payloads, revert, override).
+	"create-ignores-requested-hardware": {
+		v1: {fail: []string{"CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032",
+			"SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014",
+			"CLONE-003", "CLONE-004", "CLONE-006", "CLONE-007", "CLONE-008"},
+			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
+		tutorial: {fail: []string{"CORE-007", "CORE-015", "CORE-032", "CLONE-003", "CLONE-006", "CLONE-007", "CLONE-008"},
+			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
+	},
+	// Only the two rules that repeat a create of one name see a second VM.
+	"create-not-idempotent": {
+		v1:       {fail: []string{"CORE-010", "CORE-011"}, message: "creates of one name must return one id"},
+		tutorial: {fail: []string{"CORE-010", "CORE-011"}, message: "creates of one name must return one id"},
+	},
+	// No VM can be used, and no unknown id obtained (the suite creates and deletes a VM for
+	// it). What passes never needs a VM: capabilities, Validate, requests rejected before
+	// anything is created, empty ids and task status checks.
+	"create-returns-empty-id": {
+		v1: {failAllBut: []string{"CORE-001", "CORE-002", "CORE-013", "CORE-014", "CORE-015", "CORE-017",
+			"CORE-034", "CORE-035", "SNAP-003", "CLONE-010"},
+			message: "answered OK with an empty VM id"},
+		// The tutorial driver waits for a Creating VM by polling GetVM with the id it got.
+		tutorial: {failAllBut: []string{"CORE-001", "CORE-013", "CORE-015", "CORE-017", "SNAP-003", "CLONE-010"},
+			// A CreateVM answered after the 5ms transition already says Running: no wait.
+			message: `GetVM while waiting answered rpc error: code = InvalidArgument | answered OK with an empty VM id`},
+	},
+	// Only the non-positive-size rule; the bad-request sweep of CORE-036 accepts any answer
+	// that is not a crash.
+	"create-accepts-zero-cpu": {
+		v1:       {fail: []string{"CORE-015"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
+		tutorial: {fail: []string{"CORE-015"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
+	},
+	"create-accepts-malformed-class": {
+		v1: {fail: []string{"CORE-014"}, message: "expected InvalidArgument, got OK"},
+	},
+
+	// describe ----------------------------------------------------------------------------
+
+	// CORE-016 asks directly; "no longer exists in any view" (CORE-029/031/032) describes a
+	// deleted VM and requires exists=false in v1.
+	"describe-unknown-notfound": {
+		v1: {fail: []string{"CORE-016", "CORE-029", "CORE-031", "CORE-032"}, message: "expected OK with exists=false, got NotFound"},
+	},
+	// Tutorial: GetVM of a deleted VM must be NotFound; CORE-016 does not apply.
+	"describe-unknown-internal": {
+		v1:       {fail: []string{"CORE-016", "CORE-029", "CORE-031", "CORE-032"}, message: "expected OK with exists=false, got Internal"},
+		tutorial: {fail: []string{"CORE-029", "CORE-031", "CORE-032"}, message: "expected NotFound, got Internal"},
+	},
+	// Every rule that checks a power state in every view, including the preconditions of
+	// "a running/stopped VM" (SNAP-006 starts from one).
+	"power-state-vendor-names": {
+		v1: {fail: []string{"CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "SNAP-006"},
+			message: `reports power state "poweredOn"`},
+		tutorial: {fail: []string{"CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-022", "CORE-024"},
+			message: `reports power state "running"`},
+	},
+
+	// list --------------------------------------------------------------------------------
+
+	// Every rule that looks for a stopped VM in the list: powered off (CORE-019/021/024) or
+	// starting from "a stopped VM" (CORE-018, CORE-024, SNAP-006).
+	"list-omits-stopped": {
+		v1:       {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "SNAP-006"}, message: "is not listed"},
+		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024"}, message: "is not listed"},
+	},
+	// Every rule that reads hardware after it changed in place: reconfigure (CORE-025/026/028)
+	// and a revert to a size other than the created one (SNAP-007's "new"). SNAP-005 reverts
+	// to the created size, which the stale view happens to show.
+	"stale-hardware-view": {
+		v1: {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"},
+			message: "with cpu=2 memory_mib=2048, expected cpu=4 memory_mib=2048"},
+		tutorial: {fail: []string{"CORE-025", "CORE-028"},
+			message: "reports cpu=2 memory_mib=2048, expected cpu=4 memory_mib=2048"},
+	},
+	// Every "no longer exists in any view" rule.
+	"list-keeps-deleted": {
+		v1:       {fail: []string{"CORE-029", "CORE-031", "CORE-032"}, message: "still lists"},
+		tutorial: {fail: []string{"CORE-029", "CORE-031", "CORE-032"}, message: "still lists"},
+	},
+
+	// power -------------------------------------------------------------------------------
+
+	"reboot-leaves-off": {
+		v1:       {fail: []string{"CORE-020"}, message: `power state "Off", expected "On"`},
+		tutorial: {fail: []string{"CORE-020"}, message: `power state "Off", expected "On"`},
+	},
+	"power-accepts-unspecified": {
+		v1:       {fail: []string{"CORE-022"}, message: "op=UNSPECIFIED): expected InvalidArgument, got OK"},
+		tutorial: {fail: []string{"CORE-022"}, message: "op=UNSPECIFIED): expected InvalidArgument, got OK"},
+	},
+	// CORE-036 sends op 99 too, but only requires an answer that is not a crash.
+	"power-accepts-undefined-ops": {
+		v1:       {fail: []string{"CORE-022"}, message: "op=99): expected InvalidArgument, got OK"},
+		tutorial: {fail: []string{"CORE-022"}, message: "op=99): expected InvalidArgument, got OK"},
+	},
+	"power-unknown-vm-ok": {
+		v1:       {fail: []string{"CORE-023"}, message: "op=ON): expected NotFound, got OK"},
+		tutorial: {fail: []string{"CORE-023"}, message: "op=ON): expected NotFound, got OK"},
+	},
+	"graceful-shutdown-ignored": {
+		v1: {fail: []string{"CORE-021"}, message: `power state "On", expected "Off"`},
+	},
+
+	// reconfigure -------------------------------------------------------------------------
+
+	// Every rule that reconfigures the ignored field and reads it back: CORE-025 (the rows
+	// that change it), CORE-026, CORE-028, and SNAP-007's "new" snapshot, which recorded the
+	// unchanged value. SNAP-005 reverts to the created size and passes.
+	"reconfigure-ignores-cpu": {
+		v1:       {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"}, message: "expected cpu=4 memory_mib=2048"},
+		tutorial: {fail: []string{"CORE-025", "CORE-028"}, message: "expected cpu=4 memory_mib=2048"},
+	},
+	"reconfigure-ignores-memory": {
+		v1:       {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"}, message: "expected cpu=2 memory_mib=4096"},
+		tutorial: {fail: []string{"CORE-025", "CORE-028"}, message: "expected cpu=2 memory_mib=4096"},
+	},
+	"reconfigure-unknown-vm-ok": {
+		v1:       {fail: []string{"CORE-023"}, message: "expected NotFound, got OK"},
+		tutorial: {fail: []string{"CORE-023"}, message: "expected NotFound, got OK"},
+	},
+
+	// delete ------------------------------------------------------------------------------
+
+	// The unknown delete (CORE-030) and the repetitions of a delete (CORE-031).
+	"delete-unknown-notfound": {
+		v1:       {fail: []string{"CORE-030", "CORE-031"}, message: "expected OK, got NotFound"},
+		tutorial: {fail: []string{"CORE-030", "CORE-031"}, message: "expected OK, got NotFound"},
+	},
+
+	// tasks (v1 only: the tutorial API has none) -------------------------------------------
+
+	// Every rule that waits for a reconfigure: CORE-025/026/028/033, SNAP-005/007, CLONE-006.
+	// Rejected reconfigures (CORE-023, CORE-027, CORE-036) return no task.
+	"task-reconfigure-never-done": {
+		v1: {fail: []string{"CORE-025", "CORE-026", "CORE-028", "CORE-033", "SNAP-005", "SNAP-007", "CLONE-006"},
+			message: "still done=false",
+			tune:    func(c *steps.Config) { c.TaskTimeout = time.Second }},
+	},
+	// Every rule that powers a VM and waits: the power rules, their preconditions (SNAP-006),
+	// CORE-033, and CORE-036, whose probe powers the VM on after each bad request.
+	"task-power-message-in-error": {
+		v1: {fail: []string{"CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-033", "CORE-036", "SNAP-006"},
+			message: `error="power operation completed successfully"`},
+	},
+	// CORE-036 also asks for an unknown task, but only requires an answer that is not a crash.
+	"task-unknown-done": {
+		v1: {fail: []string{"CORE-034"}, message: "expected NotFound, got OK"},
+	},
+	// Internal is a crash code, so the bad-request sweep (CORE-036) fails too.
+	"task-nil-internal": {
+		v1: {fail: []string{"CORE-035", "CORE-036"}, message: "TaskStatus(task=nil): expected InvalidArgument, got Internal"},
+	},
+
+	// error codes -------------------------------------------------------------------------
+
+	// Every empty-id rule (CORE-017, SNAP-003, SNAP-013, CLONE-010) and the sweep, which
+	// describes and deletes an empty id and counts Internal as a crash.
+	"empty-id-internal": {
+		v1: {fail: []string{"CORE-017", "CORE-036", "SNAP-003", "SNAP-013", "CLONE-010"},
+			message: "expected InvalidArgument, got Internal"},
+		tutorial: {fail: []string{"CORE-017", "CORE-036", "SNAP-003", "CLONE-010"},
+			message: "expected InvalidArgument, got Internal"},
+	},
+	// Syntax errors only: the rows of CORE-014/027 with malformed JSON, and the sweep's two
+	// malformed payloads. Well-formed JSON of the wrong shape still gets InvalidArgument.
+	"malformed-json-unknown": {
+		v1: {fail: []string{"CORE-014", "CORE-027", "CORE-036"}, message: "expected InvalidArgument, got Unknown"},
+	},
+
+	// robustness --------------------------------------------------------------------------
+
+	// Once wedged, every later write of the whole run hangs, so which other scenarios fail
+	// depends on scheduling; the rule is checked on its own scenario.
+	"wedge-after-nameless-create": {
+		v1: {fail: []string{"CORE-036"}, message: "provider unresponsive after create without a name", tags: "@CORE-036",
+			tune:             func(c *steps.Config) { c.CallTimeout, c.TaskTimeout = 300*time.Millisecond, 300*time.Millisecond },
+			deleteImpossible: true},
+	},
+
+	// snapshot ----------------------------------------------------------------------------
+
+	// The two rules that revert to a different CPU count.
+	"revert-keeps-cpu": {
+		v1: {fail: []string{"SNAP-005", "SNAP-007"}, message: "cpu=4 memory_mib=2048, expected cpu=2 memory_mib=2048"},
+	},
+	// SNAP-009 directly; SNAP-008 obtains its unknown snapshot id by taking and deleting one.
+	"snapshot-delete-noop": {
+		v1: {fail: []string{"SNAP-008", "SNAP-009"}, message: "expected NotFound, got OK"},
+	},
+	"snapshot-unknown-vm-internal": {
+		v1:       {fail: []string{"SNAP-002"}, message: "expected NotFound, got Internal"},
+		tutorial: {fail: []string{"SNAP-002"}, message: "expected NotFound, got Internal"},
+	},
+	"snapshot-unknown-vm-ok": {
+		v1:       {fail: []string{"SNAP-002"}, message: "expected NotFound, got OK"},
+		tutorial: {fail: []string{"SNAP-002"}, message: "expected NotFound, got OK"},
+	},
+	// Only SNAP-012 recreates a VM under a deleted VM's name.
+	"vm-delete-keeps-snapshots": {
+		v1: {fail: []string{"SNAP-012"}, message: "expected NotFound, got OK"},
+	},
+	// SNAP-004 sees one id for all snapshots; in v1, SNAP-007's "old" snapshot was replaced
+	// by "new", so reverting to "old" restores "new".
+	"one-snapshot-per-vm": {
+		v1:       {fail: []string{"SNAP-004", "SNAP-007"}, message: "got the same id"},
+		tutorial: {fail: []string{"SNAP-004"}, message: "got the same id"},
+	},
+
+	// clone -------------------------------------------------------------------------------
+
+	"clone-shares-config": {
+		v1:       {fail: []string{"CLONE-006"}, message: "cpu=4 memory_mib=4096, expected cpu=2 memory_mib=2048"},
+		tutorial: {fail: []string{"CLONE-006"}, message: "cpu=4 memory_mib=4096, expected cpu=2 memory_mib=2048"},
+	},
+	"clone-deleted-with-source": {
+		v1:       {fail: []string{"CLONE-007"}, message: "exists=false"},
+		tutorial: {fail: []string{"CLONE-007"}, message: "expected OK, got NotFound"},
+	},
+	// Both override rules.
+	"clone-ignores-override": {
+		v1: {fail: []string{"CLONE-004", "CLONE-005"}, message: "cpu=2 memory_mib=2048, expected cpu=4 memory_mib=8192"},
+	},
+	"clone-unknown-source-internal": {
+		v1:       {fail: []string{"CLONE-009"}, message: "expected NotFound, got Internal"},
+		tutorial: {fail: []string{"CLONE-009"}, message: "expected NotFound, got Internal"},
+	},
+	"clone-empty-target-accepted": {
+		v1:       {fail: []string{"CLONE-011"}, message: "expected InvalidArgument, got OK"},
+		tutorial: {fail: []string{"CLONE-011"}, message: "expected InvalidArgument, got OK"},
+	},
+	// "copy" is the source: every rule that tells them apart fails. CLONE-003 only reads the
+	// copy's size, which equals the source's; CORE-037 only needs the clone to succeed.
+	"clone-answers-source-id": {
+		v1: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008"},
+			message: "returned the source's own id"},
+		tutorial: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-006", "CLONE-007", "CLONE-008"},
+			message: "returned the source's own id"},
+	},
+}
+
+// notExpressible lists, per dialect, the families it has no call for; every other family
+// must have at least one defect in the matrix.
+var notExpressible = map[string][]brokenprovider.Family{
+	v1:       nil,
+	tutorial: {brokenprovider.Validate, brokenprovider.Tasks, brokenprovider.Robustness},
+}
+
+// TestBrokenMatrixCoversTheCatalog keeps the catalogue and the matrix in step: a defect
+// without expectations proves nothing, an expectation without a defect is dead.
+func TestBrokenMatrixCoversTheCatalog(t *testing.T) {
+	reqs, err := features.Requirements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, r := range reqs {
+		known[r.ID] = true
+	}
+	seen := map[string]bool{}
+	families := map[string]map[brokenprovider.Family]bool{v1: {}, tutorial: {}}
+	for _, d := range brokenprovider.Catalog() {
+		if seen[d.Name] {
+			t.Errorf("defect %q is catalogued twice", d.Name)
+		}
+		seen[d.Name] = true
+		if d.Bug == "" || !slices.Contains(brokenprovider.Families(), d.Family) {
+			t.Errorf("defect %q: needs a bug description and a known family, has %q", d.Name, d.Family)
+		}
+		row, ok := brokenMatrix[d.Name]
+		if !ok {
+			t.Errorf("defect %q has no row in brokenMatrix", d.Name)
+			continue
+		}
+		for dialect, has := range map[string]bool{v1: d.V1 != nil, tutorial: d.Tutorial != nil} {
+			exp, want := row[dialect]
+			switch {
+			case has && !want:
+				t.Errorf("defect %q breaks %s but the matrix expects nothing there", d.Name, dialect)
+			case !has && want:
+				t.Errorf("defect %q has a %s expectation but no %s wrapper", d.Name, dialect, dialect)
+			case has:
+				families[dialect][d.Family] = true
+				if (len(exp.fail) == 0) == (exp.failAllBut == nil) {
+					t.Errorf("defect %q/%s: set exactly one of fail and failAllBut", d.Name, dialect)
+				}
+				if exp.message == "" {
+					t.Errorf("defect %q/%s: no failure message to look for", d.Name, dialect)
+				}
+				for _, id := range append(slices.Clone(exp.fail), exp.failAllBut...) {
+					if !known[id] {
+						t.Errorf("defect %q/%s: unknown requirement %s", d.Name, dialect, id)
+					}
+				}
+			}
+		}
+	}
+	for name := range brokenMatrix {
+		if !seen[name] {
+			t.Errorf("brokenMatrix row %q names no catalogued defect", name)
+		}
+	}
+	for _, dialect := range driver.Dialects() {
+		for _, f := range brokenprovider.Families() {
+			if !families[dialect][f] && !slices.Contains(notExpressible[dialect], f) {
+				t.Errorf("%s: no defect of family %s", dialect, f)
+			}
+		}
+	}
+}
+
+// TestBrokenProviders runs the whole suite against each defect in each dialect it can
+// express, and requires exactly the expected requirements to fail, with a message that says
+// why, and nothing left behind.
+func TestBrokenProviders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the broken-provider matrix runs the whole suite about 70 times")
+	}
+	needs := requirementNeeds(t)
+	for _, d := range brokenprovider.Catalog() {
+		for _, dialect := range driver.Dialects() {
+			exp, ok := brokenMatrix[d.Name][dialect]
+			if !ok {
+				continue
+			}
+			t.Run(d.Name+"/"+dialect, func(t *testing.T) {
+				t.Parallel()
+				r, p := serveAndRun(t, dialect, d, exp.tags, exp.tune)
+				checkBrokenRun(t, r, p, exp, needs)
+			})
+		}
+	}
+}
+
+func checkBrokenRun(t *testing.T, r run, p served, exp brokenExpectation, needs map[string][]string) {
+	t.Helper()
+	d := r.cfg.Driver
+	// expectedSkip is why a scenario must be skipped: the defect made the runner skip its
+	// profile, or the dialect cannot express it (as in the healthy run). The steps look at
+	// the profile first.
+	expectedSkip := func(sc results.Scenario) string {
+		if slices.Contains(exp.skipProfiles, sc.Profile) {
+			return "profile " + sc.Profile + " skipped"
+		}
+		for _, n := range needs[sc.Requirement] {
+			if ok, why := d.Supports(driver.Feature(n)); !ok {
+				return why
+			}
+		}
+		return ""
+	}
+
+	want := exp.fail
+	if exp.failAllBut != nil {
+		want = nil
+		for _, sc := range r.scenarios {
+			if expectedSkip(sc) == "" && !slices.Contains(exp.failAllBut, sc.Requirement) && !slices.Contains(want, sc.Requirement) {
+				want = append(want, sc.Requirement)
+			}
+		}
+	}
+	want = slices.Clone(want)
+	sort.Strings(want)
+	got := failedRequirements(r.scenarios)
+
+	var unexpected, missed []string
+	for _, sc := range r.scenarios {
+		if sc.Status == results.Failed && !slices.Contains(want, sc.Requirement) {
+			unexpected = append(unexpected, fmt.Sprintf("%s %s: %s", sc.Requirement, sc.Name, sc.Reason))
+		}
+	}
+	for _, id := range want {
+		if slices.Contains(got, id) {
+			continue
+		}
+		var statuses []string
+		for _, sc := range r.scenarios {
+			if sc.Requirement == id {
+				statuses = append(statuses, fmt.Sprintf("%s %s (%s)", sc.Name, sc.Status, sc.Reason))
+			}
+		}
+		if len(statuses) == 0 {
+			statuses = append(statuses, "no scenario ran")
+		}
+		missed = append(missed, fmt.Sprintf("%s: %s", id, strings.Join(statuses, "; ")))
+	}
+	if len(unexpected) > 0 || len(missed) > 0 {
+		t.Errorf("failed requirements %v, want exactly %v\nunexpected failures:\n  %s\nexpected to fail but did not:\n  %s",
+			got, want, orNone(unexpected), orNone(missed))
+	}
+
+	found := false
+	for _, sc := range r.scenarios {
+		why := expectedSkip(sc)
+		switch {
+		case sc.Status == results.Failed:
+			if !strings.HasPrefix(sc.Reason, sc.Requirement+": ") {
+				t.Errorf("%s: failure message does not start with the requirement ID: %s", sc.Requirement, sc.Reason)
+			}
+			for _, m := range strings.Split(exp.message, " | ") {
+				found = found || strings.Contains(sc.Reason, m)
+			}
+		case why != "" && (sc.Status != results.Skipped || !strings.Contains(sc.Reason, why)):
+			t.Errorf("%s %q: expected skipped (%s), got %s: %s", sc.Requirement, sc.Name, why, sc.Status, sc.Reason)
+		case why == "" && sc.Status == results.Skipped:
+			t.Errorf("%s %q: skipped (%s), but it runs in this dialect", sc.Requirement, sc.Name, sc.Reason)
+		}
+	}
+	if !found && len(got) > 0 {
+		t.Errorf("no failure message contains %q", exp.message)
+	}
+	if r.status == 0 {
+		t.Errorf("godog exit status 0 for a broken provider")
+	}
+
+	if exp.deleteImpossible {
+		reported := false
+		for _, sc := range r.scenarios {
+			reported = reported || strings.Contains(sc.Reason, "cleanup after the scenario")
+		}
+		if !reported {
+			t.Errorf("deletes cannot work, yet no scenario reports a failed cleanup")
+		}
+		return
+	}
+	// The tracker must clean up after failed scenarios too. Ask the real provider: the
+	// defect may hide VMs from the list or fail deletes on the wire. The suite's own VM (the
+	// one behind the unknown id) is the final Cleanup's job, as in the runner.
+	if left := leftovers(t, p.real, r.cfg.RunID+"-", r.cfg.RunID+"-unknown-"); len(left) > 0 {
+		t.Errorf("the scenarios left VMs behind: %v", left)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.suite.Cleanup(ctx); err != nil {
+		t.Logf("final cleanup reported: %v", err)
+	}
+	if left := leftovers(t, p.real, r.cfg.RunID+"-", ""); len(left) > 0 {
+		t.Errorf("left behind after the final cleanup: %v", left)
+	}
+	if t.Failed() {
+		t.Logf("godog output:\n%s", r.output)
+	}
+}
+
+// leftovers lists the VMs the real provider holds whose name starts with prefix and not with
+// except (when set).
+func leftovers(t *testing.T, real providerv1.ProviderServer, prefix, except string) []string {
+	t.Helper()
+	list, err := real.ListVMs(context.Background(), &providerv1.ListVMsRequest{})
+	if err != nil {
+		t.Fatalf("ListVMs on the real provider: %v", err)
+	}
+	var out []string
+	for _, vm := range list.GetVms() {
+		if strings.HasPrefix(vm.GetName(), prefix) && (except == "" || !strings.HasPrefix(vm.GetName(), except)) {
+			out = append(out, fmt.Sprintf("%s (%s)", vm.GetName(), vm.GetId()))
+		}
+	}
+	return out
+}
+
+func orNone(lines []string) string {
+	if len(lines) == 0 {
+		return "(none)"
+	}
+	return strings.Join(lines, "\n  ")
+}
