@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -53,8 +55,10 @@ overwritten without --force.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 			}
 			dir := res.Dir
-			if rel, err := filepath.Rel(".", res.Dir); err == nil {
-				dir = rel
+			if wd, err := os.Getwd(); err == nil {
+				if rel, err := filepath.Rel(wd, res.Dir); err == nil && !strings.HasPrefix(rel, "..") {
+					dir = rel
+				}
 			}
 			fmt.Fprintf(out, "\nNext:\n  cd %s\n  go mod tidy\n  make test\n  vrtg-provider verify --profile all\n", dir)
 			return nil
