@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,17 +41,19 @@ func providerImage(t testing.TB) string {
 	return image
 }
 
-// vctsContainers lists every container the container target created and left.
-func vctsContainers(t testing.TB) string {
+// containerNamed lists the container of that name if it still exists (other tests may run
+// containers of their own at the same time, so only this run's container is looked at).
+func containerNamed(t testing.TB, name string) string {
 	t.Helper()
-	out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+target.Label, "--format", "{{.Names}}").CombinedOutput()
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+target.Label+"="+name, "--format", "{{.Names}}").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return strings.TrimSpace(string(out))
 }
 
+var containerName = regexp.MustCompile(`container (vcts-provider-[0-9a-f]+) `)
+
 func TestContainerTargetPassesAndLeavesNoContainer(t *testing.T) {
 	image := providerImage(t)
-	before := vctsContainers(t)
 	cfg := finalized(t, func(f *config.File) { f.Target.Kind = config.TargetContainer; f.Target.Image = image })
 	res, err := Run(context.Background(), Options{Config: cfg})
 	require.NoError(t, err)
@@ -59,5 +62,7 @@ func TestContainerTargetPassesAndLeavesNoContainer(t *testing.T) {
 	assert.Equal(t, "container", r.Target.Kind)
 	assert.Contains(t, r.Target.Detail, image)
 	assert.Contains(t, r.ProviderLogs, "file provider storage loaded", "container logs are attached")
-	assert.Equal(t, before, vctsContainers(t), "the container is removed")
+	m := containerName.FindStringSubmatch(r.Target.Detail)
+	require.NotNil(t, m, r.Target.Detail)
+	assert.Empty(t, containerNamed(t, m[1]), "the container is removed")
 }
