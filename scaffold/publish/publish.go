@@ -192,6 +192,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	fmt.Fprintf(out, "%s %s in %s\nBadge: %s\n", verb, entry.Name, catalogPath, badgePath)
 	fmt.Fprintf(out, "Conformance (%s, run %s): %s\n", entry.Conformance.LastTested, rep.RunID, profileSummary(entry))
+	if rep.Verdict != results.VerdictPass {
+		fmt.Fprintf(out, "note: the run's verdict is %s (core passed); the entry and the badge say so\n", rep.Verdict)
+	}
 
 	if repo == nil {
 		fmt.Fprintln(out, "\nTo submit it, run publish again with --catalog-repo pointing at a checkout of the catalog repository.")

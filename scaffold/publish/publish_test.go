@@ -187,6 +187,25 @@ func TestPublishUpdatesAnExistingEntryInsteadOfDuplicatingIt(t *testing.T) {
 	assert.Contains(t, second, "\n# Schema information\nschema:\n")
 }
 
+// Core passed but snapshot failed: publishable, and the entry, badge and output say so.
+func TestPublishRecordsAFailingOptionalProfile(t *testing.T) {
+	rep := passing()
+	rep.Verdict = results.VerdictFail
+	rep.Profiles[1] = results.Profile{Name: "snapshot", Verdict: results.VerdictFail, Failed: 2, Passed: 12}
+	catalogPath := filepath.Join(t.TempDir(), "catalog.yaml")
+	var out bytes.Buffer
+	o := options(t, writeResults(t, rep), catalogPath)
+	o.Out = &out
+	res, err := Run(t.Context(), o)
+	require.NoError(t, err)
+	assert.Equal(t, "fail", res.Entry.Conformance.Profiles["snapshot"])
+	assert.Equal(t, "https://img.shields.io/badge/conformance-fail-red", res.Entry.Conformance.BadgeURL)
+	badge, err := os.ReadFile(res.BadgePath)
+	require.NoError(t, err)
+	assert.Contains(t, string(badge), `aria-label="conformance: fail"`)
+	assert.Contains(t, out.String(), "note: the run's verdict is fail (core passed)")
+}
+
 func TestPublishCreatesACatalog(t *testing.T) {
 	dir := t.TempDir()
 	catalogPath := filepath.Join(dir, "sub", "catalog.yaml")
