@@ -505,3 +505,76 @@ func (w tutCloneAnswersSourceID) CloneVM(ctx context.Context, req *tutorialv1.Cl
 	}
 	return &tutorialv1.CloneVMResponse{CloneVmId: req.GetSourceVmId(), Status: resp.GetStatus()}, nil
 }
+
+// --- candidates the contract may not cover --------------------------------------------------
+
+type tutUpdateAcceptsZeroCPU struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutUpdateAcceptsZeroCPU) UpdateVM(ctx context.Context, req *tutorialv1.UpdateVMRequest) (*tutorialv1.UpdateVMResponse, error) {
+	if req.GetSpec() != nil && req.GetSpec().GetCpu() <= 0 {
+		if cur, ok := getTutorial(ctx, w.ProviderServiceServer, req.GetVmId()); ok {
+			req = proto.Clone(req).(*tutorialv1.UpdateVMRequest)
+			req.Spec.Cpu = cur.GetSpec().GetCpu()
+		}
+	}
+	return w.ProviderServiceServer.UpdateVM(ctx, req)
+}
+
+type tutCloneRetryAlreadyExists struct {
+	tutorialv1.ProviderServiceServer
+	made *idSet
+}
+
+func (w tutCloneRetryAlreadyExists) CloneVM(ctx context.Context, req *tutorialv1.CloneVMRequest) (*tutorialv1.CloneVMResponse, error) {
+	key := req.GetSourceVmId() + "/" + req.GetCloneName()
+	if w.made.has(key) {
+		return nil, status.Errorf(codes.AlreadyExists, "a VM named %q already exists", req.GetCloneName())
+	}
+	resp, err := w.ProviderServiceServer.CloneVM(ctx, req)
+	if err == nil {
+		w.made.add(key)
+	}
+	return resp, err
+}
+
+func powerOffTutorial(ctx context.Context, p tutorialv1.ProviderServiceServer, id string) {
+	_, _ = p.PowerVM(ctx, &tutorialv1.PowerVMRequest{VmId: id, PowerOp: tutorialv1.PowerOp_POWER_OP_OFF})
+}
+
+type tutUpdateLeavesOff struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutUpdateLeavesOff) UpdateVM(ctx context.Context, req *tutorialv1.UpdateVMRequest) (*tutorialv1.UpdateVMResponse, error) {
+	resp, err := w.ProviderServiceServer.UpdateVM(ctx, req)
+	if err == nil {
+		powerOffTutorial(ctx, w.ProviderServiceServer, req.GetVmId())
+	}
+	return resp, err
+}
+
+type tutSnapshotLeavesOff struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutSnapshotLeavesOff) CreateSnapshot(ctx context.Context, req *tutorialv1.CreateSnapshotRequest) (*tutorialv1.CreateSnapshotResponse, error) {
+	resp, err := w.ProviderServiceServer.CreateSnapshot(ctx, req)
+	if err == nil {
+		powerOffTutorial(ctx, w.ProviderServiceServer, req.GetVmId())
+	}
+	return resp, err
+}
+
+type tutCloneStopsSource struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutCloneStopsSource) CloneVM(ctx context.Context, req *tutorialv1.CloneVMRequest) (*tutorialv1.CloneVMResponse, error) {
+	resp, err := w.ProviderServiceServer.CloneVM(ctx, req)
+	if err == nil {
+		powerOffTutorial(ctx, w.ProviderServiceServer, req.GetSourceVmId())
+	}
+	return resp, err
+}

@@ -890,3 +890,111 @@ func (w v1CloneAnswersSourceID) Clone(ctx context.Context, req *providerv1.Clone
 	}
 	return &providerv1.CloneResponse{TargetVmId: req.GetSourceVmId(), Task: resp.GetTask()}, nil
 }
+
+// --- candidates the contract may not cover --------------------------------------------------
+
+// v1ReconfigureAcceptsZeroCPU takes a non-positive CPU count in desired_json as "keep".
+type v1ReconfigureAcceptsZeroCPU struct{ providerv1.ProviderServer }
+
+func (w v1ReconfigureAcceptsZeroCPU) Reconfigure(ctx context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
+	var desired struct {
+		Class struct{ CPU *float64 }
+	}
+	if json.Unmarshal([]byte(req.GetDesiredJson()), &desired) == nil && desired.Class.CPU != nil && *desired.Class.CPU <= 0 {
+		req = keepDesiredClassKey(ctx, w.ProviderServer, req, "CPU")
+	}
+	return w.ProviderServer.Reconfigure(ctx, req)
+}
+
+// v1SnapshotDeleteRemovesAll deletes every snapshot of the VM when asked to delete one.
+type v1SnapshotDeleteRemovesAll struct {
+	providerv1.ProviderServer
+	taken *clones // VM id → its snapshot ids
+}
+
+func (w v1SnapshotDeleteRemovesAll) SnapshotCreate(ctx context.Context, req *providerv1.SnapshotCreateRequest) (*providerv1.SnapshotCreateResponse, error) {
+	resp, err := w.ProviderServer.SnapshotCreate(ctx, req)
+	if err == nil {
+		w.taken.add(req.GetVmId(), resp.GetSnapshotId())
+	}
+	return resp, err
+}
+
+func (w v1SnapshotDeleteRemovesAll) SnapshotDelete(ctx context.Context, req *providerv1.SnapshotDeleteRequest) (*providerv1.TaskResponse, error) {
+	resp, err := w.ProviderServer.SnapshotDelete(ctx, req)
+	if err == nil {
+		for _, s := range w.taken.of(req.GetVmId()) {
+			_, _ = w.ProviderServer.SnapshotDelete(ctx, &providerv1.SnapshotDeleteRequest{VmId: req.GetVmId(), SnapshotId: s})
+		}
+	}
+	return resp, err
+}
+
+// v1RevertConsumesSnapshot restores a snapshot and then deletes it (a checkpoint applied once).
+type v1RevertConsumesSnapshot struct{ providerv1.ProviderServer }
+
+func (w v1RevertConsumesSnapshot) SnapshotRevert(ctx context.Context, req *providerv1.SnapshotRevertRequest) (*providerv1.TaskResponse, error) {
+	resp, err := w.ProviderServer.SnapshotRevert(ctx, req)
+	if err == nil {
+		_, _ = w.ProviderServer.SnapshotDelete(ctx, &providerv1.SnapshotDeleteRequest{VmId: req.GetVmId(), SnapshotId: req.GetSnapshotId()})
+	}
+	return resp, err
+}
+
+// v1CloneRetryAlreadyExists answers a repeated clone (same source, same target) with
+// AlreadyExists instead of the clone it made the first time.
+type v1CloneRetryAlreadyExists struct {
+	providerv1.ProviderServer
+	made *idSet // source + "/" + target
+}
+
+func (w v1CloneRetryAlreadyExists) Clone(ctx context.Context, req *providerv1.CloneRequest) (*providerv1.CloneResponse, error) {
+	key := req.GetSourceVmId() + "/" + req.GetTargetName()
+	if w.made.has(key) {
+		return nil, status.Errorf(codes.AlreadyExists, "a VM named %q already exists", req.GetTargetName())
+	}
+	resp, err := w.ProviderServer.Clone(ctx, req)
+	if err == nil {
+		w.made.add(key)
+	}
+	return resp, err
+}
+
+// powerOffV1 stops a VM behind the client's back, as a side effect of another operation.
+func powerOffV1(ctx context.Context, p providerv1.ProviderServer, id string) {
+	_, _ = p.Power(ctx, &providerv1.PowerRequest{Id: id, Op: providerv1.PowerOp_POWER_OP_OFF})
+}
+
+// v1ReconfigureLeavesOff stops a running VM to apply a new size and never starts it again,
+// while advertising online reconfigure.
+type v1ReconfigureLeavesOff struct{ providerv1.ProviderServer }
+
+func (w v1ReconfigureLeavesOff) Reconfigure(ctx context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
+	resp, err := w.ProviderServer.Reconfigure(ctx, req)
+	if err == nil {
+		powerOffV1(ctx, w.ProviderServer, req.GetId())
+	}
+	return resp, err
+}
+
+// v1SnapshotLeavesOff stops the VM to take a consistent snapshot and never starts it again.
+type v1SnapshotLeavesOff struct{ providerv1.ProviderServer }
+
+func (w v1SnapshotLeavesOff) SnapshotCreate(ctx context.Context, req *providerv1.SnapshotCreateRequest) (*providerv1.SnapshotCreateResponse, error) {
+	resp, err := w.ProviderServer.SnapshotCreate(ctx, req)
+	if err == nil {
+		powerOffV1(ctx, w.ProviderServer, req.GetVmId())
+	}
+	return resp, err
+}
+
+// v1CloneStopsSource stops the source to copy its disks and never starts it again.
+type v1CloneStopsSource struct{ providerv1.ProviderServer }
+
+func (w v1CloneStopsSource) Clone(ctx context.Context, req *providerv1.CloneRequest) (*providerv1.CloneResponse, error) {
+	resp, err := w.ProviderServer.Clone(ctx, req)
+	if err == nil {
+		powerOffV1(ctx, w.ProviderServer, req.GetSourceVmId())
+	}
+	return resp, err
+}
