@@ -78,6 +78,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 
 	// validate ----------------------------------------------------------------------------
 
+	// Only CORE-002 calls Validate; the runner does not gate on it.
 	"validate-not-ok": {
 		v1: {fail: []string{"CORE-002"}, message: "expected ok=true, got ok=false"},
 	},
@@ -123,6 +124,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1:       {fail: []string{"CORE-015"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
 		tutorial: {fail: []string{"CORE-015"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
 	},
+	// CORE-014 only: the sweep of CORE-036 accepts an OK answer to malformed JSON (no crash).
 	"create-accepts-malformed-class": {
 		v1: {fail: []string{"CORE-014"}, message: "expected InvalidArgument, got OK"},
 	},
@@ -173,10 +175,12 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 
 	// power -------------------------------------------------------------------------------
 
+	// Only CORE-020 reboots a VM (CORE-023 reboots an unknown one, which stays NotFound).
 	"reboot-leaves-off": {
 		v1:       {fail: []string{"CORE-020"}, message: `power state "Off", expected "On"`},
 		tutorial: {fail: []string{"CORE-020"}, message: `power state "Off", expected "On"`},
 	},
+	// The unspecified row of CORE-022; no other rule sends op 0.
 	"power-accepts-unspecified": {
 		v1:       {fail: []string{"CORE-022"}, message: "op=UNSPECIFIED): expected InvalidArgument, got OK"},
 		tutorial: {fail: []string{"CORE-022"}, message: "op=UNSPECIFIED): expected InvalidArgument, got OK"},
@@ -186,10 +190,12 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1:       {fail: []string{"CORE-022"}, message: "op=99): expected InvalidArgument, got OK"},
 		tutorial: {fail: []string{"CORE-022"}, message: "op=99): expected InvalidArgument, got OK"},
 	},
+	// The power rows of CORE-023; the sweep of CORE-036 takes OK for an unknown VM as "no crash".
 	"power-unknown-vm-ok": {
 		v1:       {fail: []string{"CORE-023"}, message: "op=ON): expected NotFound, got OK"},
 		tutorial: {fail: []string{"CORE-023"}, message: "op=ON): expected NotFound, got OK"},
 	},
+	// Only CORE-021 shuts down gracefully.
 	"graceful-shutdown-ignored": {
 		v1: {fail: []string{"CORE-021"}, message: `power state "On", expected "Off"`},
 	},
@@ -203,10 +209,12 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1:       {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"}, message: "expected cpu=4 memory_mib=2048"},
 		tutorial: {fail: []string{"CORE-025", "CORE-028"}, message: "expected cpu=4 memory_mib=2048"},
 	},
+	// As for CPU: the rows that change memory, CORE-026, CORE-028 and SNAP-007.
 	"reconfigure-ignores-memory": {
 		v1:       {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"}, message: "expected cpu=2 memory_mib=4096"},
 		tutorial: {fail: []string{"CORE-025", "CORE-028"}, message: "expected cpu=2 memory_mib=4096"},
 	},
+	// The reconfigure row of CORE-023; the sweep of CORE-036 accepts OK.
 	"reconfigure-unknown-vm-ok": {
 		v1:       {fail: []string{"CORE-023"}, message: "expected NotFound, got OK"},
 		tutorial: {fail: []string{"CORE-023"}, message: "expected NotFound, got OK"},
@@ -280,10 +288,12 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	"snapshot-delete-noop": {
 		v1: {fail: []string{"SNAP-008", "SNAP-009"}, message: "expected NotFound, got OK"},
 	},
+	// Only SNAP-002 snapshots an unknown VM.
 	"snapshot-unknown-vm-internal": {
 		v1:       {fail: []string{"SNAP-002"}, message: "expected NotFound, got Internal"},
 		tutorial: {fail: []string{"SNAP-002"}, message: "expected NotFound, got Internal"},
 	},
+	// Only SNAP-002 snapshots an unknown VM; the made-up snapshot is tracked and its delete is OK.
 	"snapshot-unknown-vm-ok": {
 		v1:       {fail: []string{"SNAP-002"}, message: "expected NotFound, got OK"},
 		tutorial: {fail: []string{"SNAP-002"}, message: "expected NotFound, got OK"},
@@ -301,10 +311,12 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 
 	// clone -------------------------------------------------------------------------------
 
+	// Only CLONE-006 reconfigures a source that has a clone.
 	"clone-shares-config": {
 		v1:       {fail: []string{"CLONE-006"}, message: "cpu=4 memory_mib=4096, expected cpu=2 memory_mib=2048"},
 		tutorial: {fail: []string{"CLONE-006"}, message: "cpu=4 memory_mib=4096, expected cpu=2 memory_mib=2048"},
 	},
+	// Only CLONE-007 deletes a source and then looks at its clone (tutorial: GetVM is NotFound).
 	"clone-deleted-with-source": {
 		v1:       {fail: []string{"CLONE-007"}, message: "exists=false"},
 		tutorial: {fail: []string{"CLONE-007"}, message: "expected OK, got NotFound"},
@@ -313,10 +325,13 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	"clone-ignores-override": {
 		v1: {fail: []string{"CLONE-004", "CLONE-005"}, message: "cpu=2 memory_mib=2048, expected cpu=4 memory_mib=8192"},
 	},
+	// Only CLONE-009 clones an unknown source.
 	"clone-unknown-source-internal": {
 		v1:       {fail: []string{"CLONE-009"}, message: "expected NotFound, got Internal"},
 		tutorial: {fail: []string{"CLONE-009"}, message: "expected NotFound, got Internal"},
 	},
+	// Only CLONE-011 sends an empty target name (the v1 probe sends an empty source too, which
+	// is still rejected).
 	"clone-empty-target-accepted": {
 		v1:       {fail: []string{"CLONE-011"}, message: "expected InvalidArgument, got OK"},
 		tutorial: {fail: []string{"CLONE-011"}, message: "expected InvalidArgument, got OK"},

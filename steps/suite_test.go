@@ -299,6 +299,7 @@ func TestSuiteCanFail(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r, _ := serveAndRun(t, driver.DialectWire, tc.defect, tc.tags, tc.tune)
 			got := failedRequirements(r.scenarios)
 			// The reference provider's own known deviations fail in every run that reaches them.
