@@ -474,7 +474,7 @@ func TestBrokenMatrixCoversTheCatalog(t *testing.T) {
 // why, and nothing left behind.
 func TestBrokenProviders(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the broken-provider matrix runs the whole suite about 70 times")
+		t.Skip("the broken-provider matrix runs the whole suite about 80 times")
 	}
 	needs := requirementNeeds(t)
 	for _, d := range brokenprovider.Catalog() {
