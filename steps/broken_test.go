@@ -65,6 +65,11 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		tutorial: {fail: []string{"CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004"},
 			message: "expected OK, got Unimplemented"},
 	},
+	// Only CORE-001 asks twice and compares whole answers; the profile flags stay stable.
+	"capabilities-unstable": {
+		v1:       {fail: []string{"CORE-001"}, message: "GetCapabilities changed between two calls"},
+		tutorial: {fail: []string{"CORE-001"}, message: "GetCapabilities changed between two calls"},
+	},
 	// The snapshot profile is skipped as not advertised; only the honesty check notices.
 	"snapshots-hidden": {
 		v1:       {fail: []string{"CORE-037"}, skipProfiles: []string{steps.ProfileSnapshot}, message: "expected Unimplemented, got OK"},
@@ -124,6 +129,11 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1:       {fail: []string{"CORE-015"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
 		tutorial: {fail: []string{"CORE-015"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
 	},
+	// Only CORE-013 creates without a name on purpose; the sweep of CORE-036 accepts OK.
+	"create-without-name-accepted": {
+		v1:       {fail: []string{"CORE-013"}, message: `Create(name="", cpu=2, memory_mib=2048): expected InvalidArgument, got OK`},
+		tutorial: {fail: []string{"CORE-013"}, message: `Create(name="", cpu=2, memory_mib=2048): expected InvalidArgument, got OK`},
+	},
 	// CORE-014 only: the sweep of CORE-036 accepts an OK answer to malformed JSON (no crash).
 	"create-accepts-malformed-class": {
 		v1: {fail: []string{"CORE-014"}, message: "expected InvalidArgument, got OK"},
@@ -157,6 +167,15 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	"list-omits-stopped": {
 		v1:       {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "SNAP-006"}, message: "is not listed"},
 		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024"}, message: "is not listed"},
+	},
+	// Every rule that finds a VM in the list by its name: CORE-005, the "exactly one under
+	// the name" checks (CORE-010/011), CORE-012 and CLONE-002. Rules that find a VM by its id
+	// pass.
+	"list-shows-inventory-paths": {
+		v1: {fail: []string{"CORE-005", "CORE-010", "CORE-011", "CORE-012", "CLONE-002"},
+			message: `under name "/dc1/vm/`},
+		tutorial: {fail: []string{"CORE-005", "CORE-010", "CORE-011", "CORE-012", "CLONE-002"},
+			message: `under name "/dc1/vm/`},
 	},
 	// Every rule that reads hardware after it changed in place: reconfigure (CORE-025/026/028)
 	// and a revert to a size other than the created one (SNAP-007's "new"). SNAP-005 reverts
@@ -399,7 +418,8 @@ var notExpressible = map[string][]brokenprovider.Family{
 }
 
 // TestBrokenMatrixCoversTheCatalog keeps the catalogue and the matrix in step: a defect
-// without expectations proves nothing, an expectation without a defect is dead.
+// without expectations proves nothing, an expectation without a defect is dead, and every
+// requirement a dialect can run must fail for at least one defect.
 func TestBrokenMatrixCoversTheCatalog(t *testing.T) {
 	reqs, err := features.Requirements()
 	if err != nil {
@@ -409,6 +429,22 @@ func TestBrokenMatrixCoversTheCatalog(t *testing.T) {
 	for _, r := range reqs {
 		known[r.ID] = true
 	}
+	// runnable lists, per dialect, the requirements whose needs the dialect can express.
+	runnable := map[string][]string{}
+	for dialect, d := range map[string]driver.Driver{v1: driver.NewWire(nil), tutorial: driver.NewTutorial(nil)} {
+		for _, r := range reqs {
+			ok := true
+			for _, n := range r.Needs {
+				if can, _ := d.Supports(driver.Feature(n)); !can {
+					ok = false
+				}
+			}
+			if ok {
+				runnable[dialect] = append(runnable[dialect], r.ID)
+			}
+		}
+	}
+	caught := map[string]map[string]bool{v1: {}, tutorial: {}}
 	seen := map[string]bool{}
 	families := map[string]map[brokenprovider.Family]bool{v1: {}, tutorial: {}}
 	for _, d := range brokenprovider.Catalog() {
@@ -452,6 +488,16 @@ func TestBrokenMatrixCoversTheCatalog(t *testing.T) {
 						t.Errorf("defect %q/%s: unknown requirement %s", d.Name, dialect, id)
 					}
 				}
+				for _, id := range exp.fail {
+					caught[dialect][id] = true
+				}
+				if exp.failAllBut != nil {
+					for _, id := range runnable[dialect] {
+						if !slices.Contains(exp.failAllBut, id) {
+							caught[dialect][id] = true
+						}
+					}
+				}
 			}
 		}
 	}
@@ -460,7 +506,13 @@ func TestBrokenMatrixCoversTheCatalog(t *testing.T) {
 			t.Errorf("brokenMatrix row %q names no catalogued defect", name)
 		}
 	}
+	// A requirement that no wrong provider ever failed is not yet a test.
 	for _, dialect := range driver.Dialects() {
+		for _, id := range runnable[dialect] {
+			if !caught[dialect][id] {
+				t.Errorf("%s: no defect in the matrix makes %s fail", dialect, id)
+			}
+		}
 		for _, f := range brokenprovider.Families() {
 			if !families[dialect][f] && !slices.Contains(notExpressible[dialect], f) {
 				t.Errorf("%s: no defect of family %s", dialect, f)

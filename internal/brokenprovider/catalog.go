@@ -26,6 +26,12 @@ func Catalog() []Defect {
 			Tutorial: func(p tutServer) tutServer { return tutSnapshotsUnimplemented{p} },
 		},
 		{
+			Name: "capabilities-unstable", Family: Capabilities,
+			Bug:      "a repeated field of the capabilities is built from a map: its order changes between calls",
+			V1:       func(p v1Server) v1Server { return v1UnstableCapabilities{p, &atomic.Int64{}} },
+			Tutorial: func(p tutServer) tutServer { return tutUnstableCapabilities{p, &atomic.Int64{}} },
+		},
+		{
 			Name: "snapshots-hidden", Family: Capabilities,
 			Bug:      "snapshots work, but the capabilities say they are not offered",
 			V1:       func(p v1Server) v1Server { return v1HideSnapshots{p} },
@@ -70,6 +76,12 @@ func Catalog() []Defect {
 			Tutorial: func(p tutServer) tutServer { return tutAcceptsZeroCPU{p} },
 		},
 		{
+			Name: "create-without-name-accepted", Family: Create,
+			Bug:      "a create without a name makes one up instead of answering InvalidArgument",
+			V1:       func(p v1Server) v1Server { return v1NamelessCreate{p} },
+			Tutorial: func(p tutServer) tutServer { return tutNamelessCreate{p} },
+		},
+		{
 			Name: "create-accepts-malformed-class", Family: Create,
 			Bug: "class_json that cannot be read falls back to a default class instead of InvalidArgument",
 			V1:  func(p v1Server) v1Server { return v1LenientClass{p} },
@@ -99,6 +111,12 @@ func Catalog() []Defect {
 			Bug:      "the VM list shows running VMs only (virsh list without --all)",
 			V1:       func(p v1Server) v1Server { return v1ListOmitsStopped{p} },
 			Tutorial: func(p tutServer) tutServer { return tutListOmitsStopped{p} },
+		},
+		{
+			Name: "list-shows-inventory-paths", Family: List,
+			Bug:      "the VM list names VMs by their inventory path (/dc1/vm/<name>) instead of their name",
+			V1:       func(p v1Server) v1Server { return v1ListInventoryPaths{p} },
+			Tutorial: func(p tutServer) tutServer { return tutListInventoryPaths{p} },
 		},
 		{
 			Name: "stale-hardware-view", Family: List,

@@ -2,7 +2,9 @@ package brokenprovider
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
@@ -577,4 +579,50 @@ func (w tutCloneStopsSource) CloneVM(ctx context.Context, req *tutorialv1.CloneV
 		powerOffTutorial(ctx, w.ProviderServiceServer, req.GetSourceVmId())
 	}
 	return resp, err
+}
+
+// tutUnstableCapabilities lists its capabilities in a different order on every other call.
+type tutUnstableCapabilities struct {
+	tutorialv1.ProviderServiceServer
+	calls *atomic.Int64
+}
+
+func (w tutUnstableCapabilities) GetCapabilities(ctx context.Context, req *tutorialv1.GetCapabilitiesRequest) (*tutorialv1.GetCapabilitiesResponse, error) {
+	resp, err := w.ProviderServiceServer.GetCapabilities(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp = proto.Clone(resp).(*tutorialv1.GetCapabilitiesResponse)
+	if w.calls.Add(1)%2 == 0 {
+		slices.Reverse(resp.Capabilities)
+	}
+	return resp, nil
+}
+
+type tutNamelessCreate struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutNamelessCreate) CreateVM(ctx context.Context, req *tutorialv1.CreateVMRequest) (*tutorialv1.CreateVMResponse, error) {
+	if req.GetName() == "" {
+		req = proto.Clone(req).(*tutorialv1.CreateVMRequest)
+		req.Name = unnamed()
+	}
+	return w.ProviderServiceServer.CreateVM(ctx, req)
+}
+
+type tutListInventoryPaths struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutListInventoryPaths) ListVMs(ctx context.Context, req *tutorialv1.ListVMsRequest) (*tutorialv1.ListVMsResponse, error) {
+	resp, err := w.ProviderServiceServer.ListVMs(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp = proto.Clone(resp).(*tutorialv1.ListVMsResponse)
+	for _, vm := range resp.GetVms() {
+		vm.Name = inventoryPath(vm.GetName())
+	}
+	return resp, nil
 }

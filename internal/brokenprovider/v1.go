@@ -998,3 +998,56 @@ func (w v1CloneStopsSource) Clone(ctx context.Context, req *providerv1.CloneRequ
 	}
 	return resp, err
 }
+
+// --- capabilities, create and list: the remaining rules ------------------------------------
+
+// v1UnstableCapabilities builds a repeated field from a map: its order changes between calls.
+type v1UnstableCapabilities struct {
+	providerv1.ProviderServer
+	calls *atomic.Int64
+}
+
+func (w v1UnstableCapabilities) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
+	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp = proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
+	resp.SupportedDiskTypes = []string{"thin", "thick"}
+	if w.calls.Add(1)%2 == 0 {
+		resp.SupportedDiskTypes = []string{"thick", "thin"}
+	}
+	return resp, nil
+}
+
+// unnamed is the name a provider makes up for a VM created without one.
+func unnamed() string { return "unnamed-" + uuid.NewString()[:8] }
+
+// v1NamelessCreate makes a name up when the request has none.
+type v1NamelessCreate struct{ providerv1.ProviderServer }
+
+func (w v1NamelessCreate) Create(ctx context.Context, req *providerv1.CreateRequest) (*providerv1.CreateResponse, error) {
+	if req.GetName() == "" {
+		req = proto.Clone(req).(*providerv1.CreateRequest)
+		req.Name = unnamed()
+	}
+	return w.ProviderServer.Create(ctx, req)
+}
+
+// inventoryPath is how a vSphere-backed provider names a VM: by its inventory path.
+func inventoryPath(name string) string { return "/dc1/vm/" + name }
+
+// v1ListInventoryPaths lists VMs under their inventory path instead of their name.
+type v1ListInventoryPaths struct{ providerv1.ProviderServer }
+
+func (w v1ListInventoryPaths) ListVMs(ctx context.Context, req *providerv1.ListVMsRequest) (*providerv1.ListVMsResponse, error) {
+	resp, err := w.ProviderServer.ListVMs(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp = proto.Clone(resp).(*providerv1.ListVMsResponse)
+	for _, vm := range resp.GetVms() {
+		vm.Name = inventoryPath(vm.GetName())
+	}
+	return resp, nil
+}
