@@ -12,13 +12,16 @@ import (
 	"testing"
 	"time"
 
+	helmchart "helm.sh/helm/v3/pkg/chart"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/vctsio/vcts/e2e/artifacts"
 	"github.com/vctsio/vcts/e2e/chart"
 	"github.com/vctsio/vcts/e2e/cluster"
 	"github.com/vctsio/vcts/e2e/deploy"
+	"github.com/vctsio/vcts/e2e/pki"
 	"github.com/vctsio/vcts/e2e/portforward"
 )
 
@@ -104,7 +107,7 @@ func (w *stopwatch) step(name string, f func() error) {
 	w.t.Logf("▶ %s", name)
 	err := f()
 	d := time.Since(begin).Round(100 * time.Millisecond)
-	w.lines = append(w.lines, fmt.Sprintf("%-38s %8s", name, d))
+	w.lines = append(w.lines, fmt.Sprintf("%-46s %8s", name, d))
 	if err != nil {
 		w.t.Fatalf("%s (after %s): %v", name, d, err)
 	}
@@ -113,24 +116,41 @@ func (w *stopwatch) step(name string, f func() error) {
 
 func (w *stopwatch) write(dir string) {
 	total := time.Since(w.start).Round(100 * time.Millisecond)
-	text := strings.Join(w.lines, "\n") + fmt.Sprintf("\n%-38s %8s\n", "total", total)
+	text := strings.Join(w.lines, "\n") + fmt.Sprintf("\n%-46s %8s\n", "total", total)
 	w.t.Logf("durations:\n%s", text)
 	_ = os.WriteFile(filepath.Join(dir, "durations.txt"), []byte(text), 0o644)
 }
 
 // TestKindEndToEnd deploys the file provider with its Helm chart into a real kind cluster and
-// runs the whole conformance suite against it twice: from outside through a port-forward, and
-// from inside with `helm test`.
+// runs the whole conformance suite against each installation twice: from outside through a
+// port-forward, and from inside with `helm test`. There are two installations: the development
+// example in plaintext, and the same with mutual TLS.
 func TestKindEndToEnd(t *testing.T) {
 	s := load(t)
 	ctx := t.Context()
 	w := &stopwatch{t: t, start: time.Now()}
 	t.Cleanup(func() { w.write(s.artifacts) })
 
+	// client-go reports through klog on stderr, e.g. a broken pipe each time the suite drops a
+	// connection on purpose; keep that out of the test output.
+	klogFile, err := os.Create(filepath.Join(s.artifacts, "client-go.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	klog.LogToStderr(false)
+	klog.SetOutput(klogFile)
+	t.Cleanup(func() { klog.Flush(); klogFile.Close() })
+
+	// The kubeconfig holds the cluster's admin key: it stays out of the uploaded artifacts
+	// unless the cluster is kept and someone needs it.
+	kubeDir := t.TempDir()
+	if s.keep {
+		kubeDir = s.artifacts
+	}
 	var kc *cluster.Cluster
 	w.step("create kind cluster", func() (err error) {
 		kc, err = cluster.Create(cluster.Config{
-			Name: s.clusterName, NodeImage: s.nodeImage, Dir: s.artifacts, Logf: t.Logf,
+			Name: s.clusterName, NodeImage: s.nodeImage, Dir: kubeDir, Logf: t.Logf,
 		})
 		return err
 	})
@@ -167,38 +187,97 @@ func TestKindEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { helmLog.Close() })
-	h, err := deploy.New(kc.Kubeconfig(), namespace, helmLog)
+
+	ch, err := chart.Load(filepath.Join("..", "charts", "provider-file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := imageValues(s.providerImage, s.vctsImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &e2eRun{t: t, w: w, s: s, kubeconfig: kc.Kubeconfig(), rest: restCfg, helmLog: helmLog, chart: ch, images: images}
+	for _, v := range variants(t) {
+		r.verify(v)
+	}
+}
+
+// e2eRun is what every variant shares: the cluster, the chart and the images under test.
+type e2eRun struct {
+	t          *testing.T
+	w          *stopwatch
+	s          settings
+	kubeconfig string
+	rest       *rest.Config
+	helmLog    *os.File
+	chart      *helmchart.Chart
+	images     []string // --set-string values pointing the chart at them
+}
+
+// variant is one installation of the chart that must pass the suite.
+type variant struct {
+	label, namespace string
+	set              []string
+	// mTLS: the provider's Secret and the suite's client certificate.
+	tls *tlsFiles
+}
+
+type tlsFiles struct {
+	dir        string // ca.crt, tls.crt, tls.key of the client
+	serverName string
+}
+
+// variants: the development example as it is (plaintext), and the same with mutual TLS, which
+// also proves that the non-root provider can read its key through the pod's fsGroup and that
+// the HTTP probes replace the gRPC ones.
+func variants(t *testing.T) []variant {
+	plain := variant{label: "plaintext", namespace: namespace}
+	mtlsNS := namespace + "-mtls"
+	mtls := variant{label: "mtls", namespace: mtlsNS, set: []string{
+		"tls.enabled=true", "tls.secretName=provider-tls", "tests.tlsSecretName=vcts-client-tls",
+	}, tls: &tlsFiles{dir: t.TempDir(), serverName: service + "." + mtlsNS + ".svc"}}
+	return []variant{plain, mtls}
+}
+
+// verify installs the variant, runs the suite from outside and then with `helm test`.
+func (r *e2eRun) verify(v variant) {
+	t, w := r.t, r.w
+	ctx := t.Context()
+	dir := filepath.Join(r.s.artifacts, v.label)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, err := deploy.New(r.kubeconfig, v.namespace, r.helmLog)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	w.step("helm install --wait (pod ready)", func() error {
-		ch, err := chart.Load(filepath.Join("..", "charts", "provider-file"))
-		if err != nil {
-			return err
-		}
-		set, err := imageValues(s.providerImage, s.vctsImage)
-		if err != nil {
-			return err
-		}
+	if v.tls != nil {
+		w.step("["+v.label+"] certificates and Secrets", func() error {
+			return makeTLS(ctx, r.rest, v)
+		})
+	}
+
+	w.step("["+v.label+"] helm install --wait", func() error {
 		vals, err := chart.Values{
 			Files:  []string{filepath.Join("..", "charts", "provider-file", "examples", "values-development.yaml")},
-			SetStr: set,
+			Set:    v.set,
+			SetStr: r.images,
 		}.Merge()
 		if err != nil {
 			return err
 		}
-		_, err = h.Install(ctx, ch, release, vals, 3*time.Minute)
+		_, err = h.Install(ctx, r.chart, release, vals, 3*time.Minute)
 		return err
 	})
 
-	w.step("vcts run from outside (port-forward)", func() error {
-		pfLog, err := os.Create(filepath.Join(s.artifacts, "port-forward.log"))
+	w.step("["+v.label+"] vcts run from outside", func() error {
+		pfLog, err := os.Create(filepath.Join(dir, "port-forward.log"))
 		if err != nil {
 			return err
 		}
 		defer pfLog.Close()
-		fwd, err := portforward.ToService(ctx, restCfg, namespace, service, "grpc", pfLog)
+		fwd, err := portforward.ToService(ctx, r.rest, v.namespace, service, "grpc", pfLog)
 		if err != nil {
 			return err
 		}
@@ -207,13 +286,18 @@ func TestKindEndToEnd(t *testing.T) {
 				t.Logf("port-forward ended: %v", err)
 			}
 		}()
-		t.Logf("service %s/%s port grpc → pod %s → %s", namespace, service, fwd.Pod, fwd.Addr())
-		return runVCTS(ctx, t, s.vctsBin, filepath.Join(s.artifacts, "outside"),
-			"run", "--target", "endpoint", "--endpoint", fwd.Addr(), "--profile", "all")
+		t.Logf("service %s/%s port grpc → pod %s → %s", v.namespace, service, fwd.Pod, fwd.Addr())
+		args := []string{"run", "--target", "endpoint", "--endpoint", fwd.Addr(), "--profile", "all"}
+		if v.tls != nil {
+			args = append(args, "--tls-ca", filepath.Join(v.tls.dir, "ca.crt"),
+				"--tls-cert", filepath.Join(v.tls.dir, "tls.crt"), "--tls-key", filepath.Join(v.tls.dir, "tls.key"),
+				"--tls-server-name", v.tls.serverName)
+		}
+		return runVCTS(ctx, t, r.s.vctsBin, filepath.Join(dir, "outside"), args...)
 	})
 
-	w.step("helm test (vcts pod in the cluster)", func() error {
-		logFile := filepath.Join(s.artifacts, "helm-test.log")
+	w.step("["+v.label+"] helm test (vcts in the cluster)", func() error {
+		logFile := filepath.Join(dir, "helm-test.log")
 		var logs bytes.Buffer
 		err := h.Test(release, 10*time.Minute, &logs)
 		if werr := os.WriteFile(logFile, logs.Bytes(), 0o644); werr != nil {
@@ -224,6 +308,35 @@ func TestKindEndToEnd(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// makeTLS issues the run's certificates, stores the provider's and the in-cluster client's
+// in Secrets and the outside client's in v.tls.dir.
+func makeTLS(ctx context.Context, cfg *rest.Config, v variant) error {
+	ca, err := pki.NewCA("vcts e2e CA")
+	if err != nil {
+		return err
+	}
+	server, err := ca.Server(v.tls.serverName, service+"."+v.namespace, service)
+	if err != nil {
+		return err
+	}
+	client, err := ca.Client("vcts")
+	if err != nil {
+		return err
+	}
+	if err := deploy.TLSSecret(ctx, cfg, v.namespace, "provider-tls", server.Cert, server.Key, ca.PEM); err != nil {
+		return err
+	}
+	if err := deploy.TLSSecret(ctx, cfg, v.namespace, "vcts-client-tls", client.Cert, client.Key, ca.PEM); err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{"ca.crt": ca.PEM, "tls.crt": client.Cert, "tls.key": client.Key} {
+		if err := os.WriteFile(filepath.Join(v.tls.dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // runVCTS runs the vcts CLI with its report in reportDir and its output in reportDir/vcts.log.
@@ -253,7 +366,7 @@ func collect(t *testing.T, kc *cluster.Cluster, cfg *rest.Config, dir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	begin := time.Now()
-	for _, ns := range []string{namespace, "kube-system"} {
+	for _, ns := range []string{namespace, namespace + "-mtls", "kube-system"} {
 		if err := artifacts.Collect(ctx, cfg, ns, filepath.Join(dir, "cluster")); err != nil {
 			t.Logf("collecting %s: %v", ns, err)
 		}
