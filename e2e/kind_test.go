@@ -139,7 +139,7 @@ func TestKindEndToEnd(t *testing.T) {
 	}
 	klog.LogToStderr(false)
 	klog.SetOutput(klogFile)
-	t.Cleanup(func() { klog.Flush(); klogFile.Close() })
+	t.Cleanup(func() { klog.Flush(); _ = klogFile.Close() })
 
 	// The kubeconfig holds the cluster's admin key: it stays out of the uploaded artifacts
 	// unless the cluster is kept and someone needs it.
@@ -186,7 +186,7 @@ func TestKindEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { helmLog.Close() })
+	t.Cleanup(func() { _ = helmLog.Close() })
 
 	ch, err := chart.Load(filepath.Join("..", "charts", "provider-file"))
 	if err != nil {
@@ -276,7 +276,7 @@ func (r *e2eRun) verify(v variant) {
 		if err != nil {
 			return err
 		}
-		defer pfLog.Close()
+		defer func() { _ = pfLog.Close() }()
 		fwd, err := portforward.ToService(ctx, r.rest, v.namespace, service, "grpc", pfLog)
 		if err != nil {
 			return err

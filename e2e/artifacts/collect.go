@@ -84,7 +84,7 @@ func saveLog(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, cont
 		// A container that never started has no log; say so in the file instead of failing.
 		return os.WriteFile(file, []byte("no log: "+err.Error()+"\n"), 0o644)
 	}
-	defer stream.Close()
+	defer func() { _ = stream.Close() }()
 	f, err := os.Create(file)
 	if err != nil {
 		return err

@@ -27,7 +27,7 @@ func New(kubeconfig, namespace string, debug io.Writer) (*Helm, error) {
 	flags.KubeConfig = &kubeconfig
 	flags.Namespace = &namespace
 	cfg := &action.Configuration{}
-	logf := func(format string, v ...any) { fmt.Fprintf(debug, format+"\n", v...) }
+	logf := func(format string, v ...any) { _, _ = fmt.Fprintf(debug, format+"\n", v...) }
 	if err := cfg.Init(flags, namespace, "secret", logf); err != nil {
 		return nil, fmt.Errorf("helm configuration for %s: %w", kubeconfig, err)
 	}

@@ -25,7 +25,7 @@ func handshake(t *testing.T, server tls.Certificate, serverPool *x509.CertPool,
 		MinVersion:   tls.VersionTLS12,
 	})
 	require.NoError(t, err)
-	defer lis.Close()
+	defer func() { _ = lis.Close() }()
 	done := make(chan error, 1)
 	go func() {
 		conn, err := lis.Accept()
@@ -33,7 +33,7 @@ func handshake(t *testing.T, server tls.Certificate, serverPool *x509.CertPool,
 			done <- err
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		err = conn.(*tls.Conn).Handshake()
 		if err == nil {
 			_, err = conn.Write([]byte("ok"))
@@ -46,7 +46,7 @@ func handshake(t *testing.T, server tls.Certificate, serverPool *x509.CertPool,
 	if err == nil {
 		// TLS 1.3 reports a rejected client certificate on the first read, not in Dial.
 		_, err = io.ReadFull(conn, make([]byte, 2))
-		conn.Close()
+		_ = conn.Close()
 	}
 	return err, <-done
 }
