@@ -81,6 +81,10 @@ type Description struct {
 type Capabilities struct {
 	Snapshots bool
 	Clones    bool
+	// ReconfigureOnline: a running VM can be reconfigured without being stopped. v1 reads
+	// supports_reconfigure_online; the tutorial API has no such flag, and its vm.update
+	// capability (UpdateVM in any power state) stands for it.
+	ReconfigureOnline bool
 	// Raw is a printable form of the provider's own answer, for reports.
 	Raw string
 }

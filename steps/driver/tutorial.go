@@ -32,7 +32,8 @@ const (
 // Create, Power and Clone wait, bounded by the task timeout, until the VM leaves it. It has
 // no Validate, no graceful shutdown, no snapshot revert or delete, no clone override and no
 // JSON payloads; ListVMs reports no hardware; GetVM of an unknown id is NotFound rather than
-// exists=false. Supports reports each of these with its reason.
+// exists=false. Supports reports each of these with its reason. It has no online-reconfigure
+// flag either: Capabilities reports ReconfigureOnline when vm.update is supported.
 func NewTutorial(conn grpc.ClientConnInterface) Driver {
 	return &tutorial{c: tutorialv1.NewProviderServiceClient(conn)}
 }
@@ -78,6 +79,10 @@ func (t *tutorial) Capabilities(ctx context.Context) (Capabilities, error) {
 			c.Snapshots = capa.GetSupported()
 		case "vm.clone":
 			c.Clones = capa.GetSupported()
+		case "vm.update":
+			// The API has no online-reconfigure flag; UpdateVM carries no power state, so a
+			// provider that offers it offers it for running VMs too.
+			c.ReconfigureOnline = capa.GetSupported()
 		}
 	}
 	c.Raw = fmt.Sprintf("provider_id=%q %s", resp.GetProviderId(), strings.Join(parts, " "))

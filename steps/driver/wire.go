@@ -54,9 +54,10 @@ func (w *wire) Capabilities(ctx context.Context) (Capabilities, error) {
 	}
 	raw, _ := protojson.MarshalOptions{EmitUnpopulated: false}.Marshal(resp)
 	return Capabilities{
-		Snapshots: resp.GetSupportsSnapshots(),
-		Clones:    clones,
-		Raw:       fmt.Sprintf("GetCapabilities=%s; clone probe: %s", raw, probe),
+		Snapshots:         resp.GetSupportsSnapshots(),
+		Clones:            clones,
+		ReconfigureOnline: resp.GetSupportsReconfigureOnline(),
+		Raw:               fmt.Sprintf("GetCapabilities=%s; clone probe: %s", raw, probe),
 	}, nil
 }
 

@@ -50,6 +50,7 @@ type fakeWire struct {
 	polls       int
 	cloneErr    error
 	describeRaw string
+	caps        *providerv1.GetCapabilitiesResponse // nil: snapshots only
 }
 
 type statusAnswer struct {
@@ -98,6 +99,9 @@ func (f *fakeWire) Describe(_ context.Context, req *providerv1.DescribeRequest) 
 }
 
 func (f *fakeWire) GetCapabilities(context.Context, *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
+	if f.caps != nil {
+		return f.caps, nil
+	}
 	return &providerv1.GetCapabilitiesResponse{SupportsSnapshots: true}, nil
 }
 
@@ -246,6 +250,19 @@ func TestWireProbesCloneCapability(t *testing.T) {
 	}
 }
 
+func TestWireReadsOnlineReconfigure(t *testing.T) {
+	for _, online := range []bool{false, true} {
+		f := &fakeWire{caps: &providerv1.GetCapabilitiesResponse{SupportsReconfigureOnline: online}}
+		c, err := newFakeWire(t, f).Capabilities(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ReconfigureOnline != online || c.Snapshots {
+			t.Errorf("supports_reconfigure_online=%t: capabilities %+v", online, c)
+		}
+	}
+}
+
 func TestWireReadsHardwareFromDescribe(t *testing.T) {
 	f := &fakeWire{describeRaw: `{"name":"web","cpu":3,"memoryMiB":3072}`}
 	d, err := newFakeWire(t, f).Describe(context.Background(), "vm-1")
@@ -308,6 +325,11 @@ type fakeTutorial struct {
 	final     string
 	deleteOK  bool
 	transient string
+	caps      []*tutorialv1.Capability
+}
+
+func (f *fakeTutorial) GetCapabilities(context.Context, *tutorialv1.GetCapabilitiesRequest) (*tutorialv1.GetCapabilitiesResponse, error) {
+	return &tutorialv1.GetCapabilitiesResponse{ProviderId: "fake", Capabilities: f.caps}, nil
 }
 
 func (f *fakeTutorial) CreateVM(context.Context, *tutorialv1.CreateVMRequest) (*tutorialv1.CreateVMResponse, error) {
@@ -364,6 +386,29 @@ func TestTutorialWaitsForTransitionalStates(t *testing.T) {
 	}
 	if err := d.Delete(context.Background(), "vm-1"); !errors.As(err, &te) {
 		t.Errorf("DeleteVM success=false answered %v, want a failure", err)
+	}
+}
+
+// The tutorial API has no online-reconfigure flag: vm.update stands for it, and a missing or
+// unsupported vm.update means no online reconfigure.
+func TestTutorialReadsCapabilities(t *testing.T) {
+	for _, tc := range []struct {
+		caps                      []*tutorialv1.Capability
+		snapshots, clones, online bool
+	}{
+		{nil, false, false, false},
+		{[]*tutorialv1.Capability{{Name: "vm.update", Supported: true}}, false, false, true},
+		{[]*tutorialv1.Capability{{Name: "vm.update", Supported: false}, {Name: "vm.snapshot", Supported: true}}, true, false, false},
+		{[]*tutorialv1.Capability{{Name: "vm.clone", Supported: true}, {Name: "vm.update", Supported: true}}, false, true, true},
+	} {
+		f := &fakeTutorial{caps: tc.caps}
+		c, err := NewTutorial(listen(t, func(s *grpc.Server) { tutorialv1.RegisterProviderServiceServer(s, f) })).Capabilities(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Snapshots != tc.snapshots || c.Clones != tc.clones || c.ReconfigureOnline != tc.online || c.Raw == "" {
+			t.Errorf("capabilities %v: got %+v, want snapshots=%t clones=%t online=%t", tc.caps, c, tc.snapshots, tc.clones, tc.online)
+		}
 	}
 }
 
