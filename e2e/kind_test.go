@@ -137,7 +137,13 @@ func TestKindEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	klog.LogToStderr(false)
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	for name, value := range map[string]string{"logtostderr": "false", "stderrthreshold": "FATAL", "one_output": "true"} {
+		if err := klogFlags.Set(name, value); err != nil {
+			t.Fatal(err)
+		}
+	}
 	klog.SetOutput(klogFile)
 	t.Cleanup(func() { klog.Flush(); _ = klogFile.Close() })
 
