@@ -85,3 +85,23 @@ Feature: Clone profile
     Given a VM "source"
     When I try to clone "source" to an empty name
     Then the provider answers InvalidArgument
+
+  @clone @CLONE-012
+  Scenario: Repeating a clone with the same target name returns the same clone and creates nothing new
+    The manager retries a clone whose answer it lost. A target name held by an earlier clone of
+    the same source is that clone, not a conflict.
+
+    Given a VM "source"
+    And I clone "source" to "copy"
+    When I send the same clone of "source" to "copy" N times
+    Then every repetition succeeds
+    And every repetition returns the id of "copy"
+    And the VM list shows exactly one VM under the name of "copy"
+
+  @clone @CLONE-013
+  Scenario: Cloning a running VM leaves the source On
+    Real hypervisors clone a running VM without stopping it.
+
+    Given a running VM "source"
+    When I clone "source" to "copy"
+    Then the VM "source" is On in every view

@@ -337,3 +337,32 @@ Feature: Core profile
       | operation          | capability |
       | take a snapshot of | snapshot   |
       | clone              | clone      |
+
+  @core @CORE-038
+  Scenario Outline: Reconfigure to a non-positive CPU count or memory size is rejected as invalid and changes nothing
+    A provider that reads 0 as "keep the current value" answers OK to a request it did not carry
+    out; the manager then believes the VM has the size it asked for.
+
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    When I try to reconfigure the VM to <cpu> CPUs and <memory> MiB of memory
+    Then the provider answers InvalidArgument
+    And the VM has 2 CPUs and 2048 MiB of memory in every view
+
+    Examples:
+      | cpu | memory |
+      | 0   | 2048   |
+      | -1  | 2048   |
+      | 2   | 0      |
+      | 2   | -512   |
+
+  @core @CORE-039
+  Scenario: Reconfiguring a running VM leaves it On
+    Real hypervisors may need a power-off to change CPUs, so the rule binds only providers that
+    advertise online reconfigure: v1 supports_reconfigure_online; in the tutorial API, which has
+    no such flag, the vm.update capability (UpdateVM takes no power state). For any other
+    provider the rule is skipped, with its capabilities answer as the reason.
+
+    Given the provider advertises online reconfigure
+    And a running VM
+    When I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    Then the VM is On in every view

@@ -133,3 +133,41 @@ Feature: Snapshot profile
     When I try to revert the VM "b" to snapshot "s1"
     Then the provider answers NotFound
     And the VM "b" has 3 CPUs and 3072 MiB of memory in every view
+
+  @snapshot @SNAP-015 @needs-snapshot-delete @needs-snapshot-revert
+  Scenario: Deleting a snapshot leaves the VM's other snapshots usable
+    A provider that keeps snapshots in a chain must merge a deleted one into its neighbours, not
+    drop them.
+
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM
+    And I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    And I take a snapshot "s2" of the VM
+    And I reconfigure the VM to 4 CPUs and 4096 MiB of memory
+    When I delete the snapshot "s1"
+    And I revert the VM to snapshot "s2"
+    Then the VM has 3 CPUs and 3072 MiB of memory in every view
+
+  @snapshot @SNAP-016 @needs-snapshot-revert
+  Scenario: A snapshot survives a revert: reverting to it twice restores it twice
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM
+    And I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    When I revert the VM to snapshot "s1"
+    Then the VM has 2 CPUs and 2048 MiB of memory in every view
+    When I reconfigure the VM to 4 CPUs and 4096 MiB of memory
+    And I revert the VM to snapshot "s1"
+    Then the VM has 2 CPUs and 2048 MiB of memory in every view
+
+  @snapshot @SNAP-017
+  Scenario Outline: Taking a snapshot leaves the VM's power state as it was
+    Disk-only snapshots do not stop VMs on real hypervisors, so this holds for every provider.
+
+    Given a <initial> VM
+    When I take a snapshot "s1" of the VM
+    Then the VM is <state> in every view
+
+    Examples:
+      | initial | state |
+      | running | On    |
+      | stopped | Off   |

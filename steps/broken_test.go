@@ -60,9 +60,10 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// unknown id); CORE-037 sees an advertised capability answer Unimplemented.
 	"snapshots-advertised-unimplemented": {
 		v1: {fail: []string{"CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-005", "SNAP-006", "SNAP-007",
-			"SNAP-008", "SNAP-009", "SNAP-010", "SNAP-011", "SNAP-012", "SNAP-013", "SNAP-014"},
+			"SNAP-008", "SNAP-009", "SNAP-010", "SNAP-011", "SNAP-012", "SNAP-013", "SNAP-014", "SNAP-015", "SNAP-016",
+			"SNAP-017"},
 			message: "expected OK, got Unimplemented"},
-		tutorial: {fail: []string{"CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004"},
+		tutorial: {fail: []string{"CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-017"},
 			message: "expected OK, got Unimplemented"},
 	},
 	// Only CORE-001 asks twice and compares whole answers; the profile flags stay stable.
@@ -91,25 +92,26 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// create ------------------------------------------------------------------------------
 
 	// v1: every VM is 1 CPU / 1024 MiB, so each rule that creates hardware and later reads it
-	// back without overwriting both values fails: CORE-006/007/008, CORE-027 and SNAP-008 (the
-	// "unchanged" check), CORE-032 and SNAP-014 (VM "b"), SNAP-005/007 (revert to the created
-	// size), CLONE-003/006/007/008 (a clone of the wrong size), CLONE-004 (the source check).
-	// A CPU of "two" (CORE-014) and 0 or less (CORE-015) are not read, so not rejected.
-	// Reconfigure sets both values (CORE-025/026/028 pass), so does a clone override with
-	// both (CLONE-005 passes).
+	// back without overwriting both values fails: CORE-006/007/008, CORE-027, CORE-038 and
+	// SNAP-008 (the "unchanged" check), CORE-032 and SNAP-014 (VM "b"), SNAP-005/007/016
+	// (revert to the created size), CLONE-003/006/007/008 (a clone of the wrong size),
+	// CLONE-004 (the source check). A CPU of "two" (CORE-014) and 0 or less (CORE-015) are not
+	// read, so not rejected. Reconfigure sets both values (CORE-025/026/028 pass; SNAP-015
+	// reverts to a snapshot taken after one), so does a clone override with both (CLONE-005
+	// passes).
 	// Tutorial: the same minus what it cannot express (raw payloads, revert, override).
 	"create-ignores-requested-hardware": {
-		v1: {fail: []string{"CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032",
-			"SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014",
+		v1: {fail: []string{"CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032", "CORE-038",
+			"SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014", "SNAP-016",
 			"CLONE-003", "CLONE-004", "CLONE-006", "CLONE-007", "CLONE-008"},
 			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
-		tutorial: {fail: []string{"CORE-007", "CORE-015", "CORE-032", "CLONE-003", "CLONE-006", "CLONE-007", "CLONE-008"},
+		tutorial: {fail: []string{"CORE-007", "CORE-015", "CORE-032", "CORE-038", "CLONE-003", "CLONE-006", "CLONE-007", "CLONE-008"},
 			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
 	},
 	// Only the two rules that repeat a create of one name see a second VM.
 	"create-not-idempotent": {
-		v1:       {fail: []string{"CORE-010", "CORE-011"}, message: "creates of one name must return one id"},
-		tutorial: {fail: []string{"CORE-010", "CORE-011"}, message: "creates of one name must return one id"},
+		v1:       {fail: []string{"CORE-010", "CORE-011"}, message: "must return one id"},
+		tutorial: {fail: []string{"CORE-010", "CORE-011"}, message: "must return one id"},
 	},
 	// No VM can be used, and no unknown id obtained (the suite creates and deletes a VM for
 	// it). What passes never needs a VM: capabilities, Validate, requests rejected before
@@ -152,36 +154,40 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		tutorial: {fail: []string{"CORE-029", "CORE-031", "CORE-032"}, message: "expected NotFound, got Internal"},
 	},
 	// Every rule that checks a power state in every view, including the preconditions of
-	// "a running/stopped VM" (SNAP-006 starts from one).
+	// "a running/stopped VM" (SNAP-006 starts from one; so do CORE-039, SNAP-017 and CLONE-013,
+	// which check the power state after a reconfigure, a snapshot and a clone).
 	"power-state-vendor-names": {
-		v1: {fail: []string{"CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "SNAP-006"},
+		v1: {fail: []string{"CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-039",
+			"SNAP-006", "SNAP-017", "CLONE-013"},
 			message: `reports power state "poweredOn"`},
-		tutorial: {fail: []string{"CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-022", "CORE-024"},
+		tutorial: {fail: []string{"CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-022", "CORE-024", "CORE-039",
+			"SNAP-017", "CLONE-013"},
 			message: `reports power state "running"`},
 	},
 
 	// list --------------------------------------------------------------------------------
 
 	// Every rule that looks for a stopped VM in the list: powered off (CORE-019/021/024) or
-	// starting from "a stopped VM" (CORE-018, CORE-024, SNAP-006).
+	// starting from "a stopped VM" (CORE-018, CORE-024, SNAP-006, SNAP-017's stopped row).
 	"list-omits-stopped": {
-		v1:       {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "SNAP-006"}, message: "is not listed"},
-		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024"}, message: "is not listed"},
+		v1:       {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "SNAP-006", "SNAP-017"}, message: "is not listed"},
+		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024", "SNAP-017"}, message: "is not listed"},
 	},
 	// Every rule that finds a VM in the list by its name: CORE-005, the "exactly one under
-	// the name" checks (CORE-010/011), CORE-012 and CLONE-002. Rules that find a VM by its id
-	// pass.
+	// the name" checks (CORE-010/011, CLONE-012), CORE-012 and CLONE-002. Rules that find a VM
+	// by its id pass.
 	"list-shows-inventory-paths": {
-		v1: {fail: []string{"CORE-005", "CORE-010", "CORE-011", "CORE-012", "CLONE-002"},
+		v1: {fail: []string{"CORE-005", "CORE-010", "CORE-011", "CORE-012", "CLONE-002", "CLONE-012"},
 			message: `under name "/dc1/vm/`},
-		tutorial: {fail: []string{"CORE-005", "CORE-010", "CORE-011", "CORE-012", "CLONE-002"},
+		tutorial: {fail: []string{"CORE-005", "CORE-010", "CORE-011", "CORE-012", "CLONE-002", "CLONE-012"},
 			message: `under name "/dc1/vm/`},
 	},
 	// Every rule that reads hardware after it changed in place: reconfigure (CORE-025/026/028)
-	// and a revert to a size other than the created one (SNAP-007's "new"). SNAP-005 reverts
-	// to the created size, which the stale view happens to show.
+	// and a revert to a size other than the created one (SNAP-007's "new", SNAP-015's "s2").
+	// SNAP-005 and SNAP-016 revert to the created size, and CORE-038 keeps it, which the stale
+	// view happens to show.
 	"stale-hardware-view": {
-		v1: {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"},
+		v1: {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007", "SNAP-015"},
 			message: "with cpu=2 memory_mib=2048, expected cpu=4 memory_mib=2048"},
 		tutorial: {fail: []string{"CORE-025", "CORE-028"},
 			message: "reports cpu=2 memory_mib=2048, expected cpu=4 memory_mib=2048"},
@@ -222,21 +228,38 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// reconfigure -------------------------------------------------------------------------
 
 	// Every rule that reconfigures the ignored field and reads it back: CORE-025 (the rows
-	// that change it), CORE-026, CORE-028, and SNAP-007's "new" snapshot, which recorded the
-	// unchanged value. SNAP-005 reverts to the created size and passes.
+	// that change it), CORE-026, CORE-028, and the snapshots that recorded the unchanged value
+	// (SNAP-007's "new", SNAP-015's "s2"). SNAP-005 and SNAP-016 revert to the created size and
+	// pass. A value that is never read is never validated either: CORE-038's rows with 0 or -1
+	// CPUs are answered OK.
 	"reconfigure-ignores-cpu": {
-		v1:       {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"}, message: "expected cpu=4 memory_mib=2048"},
-		tutorial: {fail: []string{"CORE-025", "CORE-028"}, message: "expected cpu=4 memory_mib=2048"},
+		v1: {fail: []string{"CORE-025", "CORE-026", "CORE-028", "CORE-038", "SNAP-007", "SNAP-015"},
+			message: "expected cpu=4 memory_mib=2048"},
+		tutorial: {fail: []string{"CORE-025", "CORE-028", "CORE-038"}, message: "expected cpu=4 memory_mib=2048"},
 	},
-	// As for CPU: the rows that change memory, CORE-026, CORE-028 and SNAP-007.
+	// As for CPU: the rows that change memory, CORE-026, CORE-028, SNAP-007, SNAP-015 and
+	// CORE-038's rows with 0 and -512 MiB.
 	"reconfigure-ignores-memory": {
-		v1:       {fail: []string{"CORE-025", "CORE-026", "CORE-028", "SNAP-007"}, message: "expected cpu=2 memory_mib=4096"},
-		tutorial: {fail: []string{"CORE-025", "CORE-028"}, message: "expected cpu=2 memory_mib=4096"},
+		v1: {fail: []string{"CORE-025", "CORE-026", "CORE-028", "CORE-038", "SNAP-007", "SNAP-015"},
+			message: "expected cpu=2 memory_mib=4096"},
+		tutorial: {fail: []string{"CORE-025", "CORE-028", "CORE-038"}, message: "expected cpu=2 memory_mib=4096"},
 	},
 	// The reconfigure row of CORE-023; the sweep of CORE-036 accepts OK.
 	"reconfigure-unknown-vm-ok": {
 		v1:       {fail: []string{"CORE-023"}, message: "expected NotFound, got OK"},
 		tutorial: {fail: []string{"CORE-023"}, message: "expected NotFound, got OK"},
+	},
+	// Only CORE-038 reconfigures to a non-positive size; its CPU rows are answered OK (the
+	// defect keeps the old count), its memory rows are still rejected.
+	"reconfigure-accepts-zero-cpu": {
+		v1:       {fail: []string{"CORE-038"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
+		tutorial: {fail: []string{"CORE-038"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
+	},
+	// Only CORE-039 looks at the power state after a reconfigure. The reference provider
+	// advertises online reconfigure (v1) and vm.update (tutorial), so it runs in both.
+	"reconfigure-leaves-vm-off": {
+		v1:       {fail: []string{"CORE-039"}, message: `power state "Off", expected "On"`},
+		tutorial: {fail: []string{"CORE-039"}, message: `power state "Off", expected "On"`},
 	},
 
 	// delete ------------------------------------------------------------------------------
@@ -249,17 +272,20 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 
 	// tasks (v1 only: the tutorial API has none) -------------------------------------------
 
-	// Every rule that waits for a reconfigure: CORE-025/026/028/033, SNAP-005/007, CLONE-006.
-	// Rejected reconfigures (CORE-023, CORE-027, CORE-036) return no task.
+	// Every rule that waits for a reconfigure: CORE-025/026/028/033/039, SNAP-005/007/015/016,
+	// CLONE-006. Rejected reconfigures (CORE-023, CORE-027, CORE-036, CORE-038) return no task.
 	"task-reconfigure-never-done": {
-		v1: {fail: []string{"CORE-025", "CORE-026", "CORE-028", "CORE-033", "SNAP-005", "SNAP-007", "CLONE-006"},
+		v1: {fail: []string{"CORE-025", "CORE-026", "CORE-028", "CORE-033", "CORE-039", "SNAP-005", "SNAP-007", "SNAP-015",
+			"SNAP-016", "CLONE-006"},
 			message: "still done=false",
 			tune:    func(c *steps.Config) { c.TaskTimeout = time.Second }},
 	},
-	// Every rule that powers a VM and waits: the power rules, their preconditions (SNAP-006),
-	// CORE-033, and CORE-036, whose probe powers the VM on after each bad request.
+	// Every rule that powers a VM and waits: the power rules, the rules that start from "a
+	// running/stopped VM" (CORE-039, SNAP-006, SNAP-017, CLONE-013), CORE-033, and CORE-036,
+	// whose probe powers the VM on after each bad request.
 	"task-power-message-in-error": {
-		v1: {fail: []string{"CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-033", "CORE-036", "SNAP-006"},
+		v1: {fail: []string{"CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-033", "CORE-036",
+			"CORE-039", "SNAP-006", "SNAP-017", "CLONE-013"},
 			message: `error="power operation completed successfully"`},
 	},
 	// CORE-036 also asks for an unknown task, but only requires an answer that is not a crash.
@@ -299,9 +325,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 
 	// snapshot ----------------------------------------------------------------------------
 
-	// The two rules that revert to a different CPU count.
+	// Every rule that reverts to a different CPU count.
 	"revert-keeps-cpu": {
-		v1: {fail: []string{"SNAP-005", "SNAP-007"}, message: "cpu=4 memory_mib=2048, expected cpu=2 memory_mib=2048"},
+		v1: {fail: []string{"SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016"}, message: "cpu=4 memory_mib=2048, expected cpu=2 memory_mib=2048"},
 	},
 	// SNAP-009 directly; SNAP-008 obtains its unknown snapshot id by taking and deleting one.
 	"snapshot-delete-noop": {
@@ -322,10 +348,27 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1: {fail: []string{"SNAP-012"}, message: "expected NotFound, got OK"},
 	},
 	// SNAP-004 sees one id for all snapshots; in v1, SNAP-007's "old" snapshot was replaced
-	// by "new", so reverting to "old" restores "new".
+	// by "new", so reverting to "old" restores "new", and SNAP-015's "s1" and "s2" share one
+	// id, so deleting "s1" deletes "s2".
 	"one-snapshot-per-vm": {
-		v1:       {fail: []string{"SNAP-004", "SNAP-007"}, message: "got the same id"},
+		v1:       {fail: []string{"SNAP-004", "SNAP-007", "SNAP-015"}, message: "got the same id"},
 		tutorial: {fail: []string{"SNAP-004"}, message: "got the same id"},
+	},
+	// Only SNAP-015 deletes one of two snapshots and then uses the other (SNAP-008/010 take
+	// and delete a snapshot of a VM that has no other one).
+	"snapshot-delete-removes-all": {
+		v1: {fail: []string{"SNAP-015"}, message: "expected OK, got NotFound"},
+	},
+	// Only SNAP-016 reverts to one snapshot twice; every other rule uses each snapshot once,
+	// and the cleanup's delete of the consumed snapshot is idempotent.
+	"revert-consumes-snapshot": {
+		v1: {fail: []string{"SNAP-016"}, message: "expected OK, got NotFound"},
+	},
+	// SNAP-017's running row; its stopped row, and SNAP-006, which snapshots a stopped VM,
+	// pass.
+	"snapshot-leaves-vm-off": {
+		v1:       {fail: []string{"SNAP-017"}, message: `power state "Off", expected "On"`},
+		tutorial: {fail: []string{"SNAP-017"}, message: `power state "Off", expected "On"`},
 	},
 
 	// clone -------------------------------------------------------------------------------
@@ -356,57 +399,23 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		tutorial: {fail: []string{"CLONE-011"}, message: "expected InvalidArgument, got OK"},
 	},
 	// "copy" is the source: every rule that tells them apart fails. CLONE-003 only reads the
-	// copy's size, which equals the source's; CORE-037 only needs the clone to succeed.
+	// copy's size, which equals the source's; CORE-037 only needs the clone to succeed;
+	// CLONE-012's repetitions all answer the same (wrong) id, and one VM has the copy's name.
 	"clone-answers-source-id": {
 		v1: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008"},
 			message: "returned the source's own id"},
 		tutorial: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-006", "CLONE-007", "CLONE-008"},
 			message: "returned the source's own id"},
 	},
-
-	// holes: realistic defects that no requirement catches yet ---------------------------
-
-	"reconfigure-accepts-zero-cpu": {
-		v1: {hole: "no rule rejects a non-positive CPU count or memory size in a reconfigure " +
-			"(CORE-015 covers create only); proposed: \"Reconfigure to a non-positive CPU count or memory size " +
-			"is rejected as invalid and changes nothing\" (outline: 0 CPUs, -1 CPUs, 0 MiB, -512 MiB; " +
-			"Then InvalidArgument And the VM has 2 CPUs and 2048 MiB of memory in every view)"},
-		tutorial: {hole: "same as v1: UpdateVM with cpu 0 is never sent"},
-	},
-	"snapshot-delete-removes-all": {
-		v1: {hole: "no rule deletes one of several snapshots and then uses another; proposed: " +
-			"\"Deleting a snapshot leaves the VM's other snapshots usable\" (take s1 and s2 of a VM, delete s1, " +
-			"revert to s2 succeeds and restores what s2 recorded)"},
-	},
-	"revert-consumes-snapshot": {
-		v1: {hole: "no rule reverts to the same snapshot twice (SNAP-007 uses each of its two snapshots once); " +
-			"proposed: \"A snapshot survives a revert: reverting to it again restores it again\" (revert to s1, " +
-			"reconfigure, revert to s1 again, the VM has what s1 recorded)"},
-	},
+	// Only CLONE-012 repeats a clone; every repetition answers AlreadyExists.
 	"clone-retry-already-exists": {
-		v1: {hole: "no rule repeats a clone, though the manager retries a clone whose answer it lost; proposed: " +
-			"\"Repeating a clone returns the same clone and creates nothing new\" (clone source to copy N times: " +
-			"every repetition succeeds with copy's id, and the VM list shows exactly one VM named copy)"},
-		tutorial: {hole: "same as v1: CloneVM is never repeated"},
+		v1:       {fail: []string{"CLONE-012"}, message: "expected OK, got AlreadyExists"},
+		tutorial: {fail: []string{"CLONE-012"}, message: "expected OK, got AlreadyExists"},
 	},
-	// The next three change the power state as a side effect; no rule looks at the power
-	// state after a reconfigure, a snapshot or a clone.
-	"reconfigure-leaves-vm-off": {
-		v1: {hole: "proposed: \"Reconfiguring a running VM leaves it On\" (Given a running VM, When I reconfigure " +
-			"the VM to 3 CPUs and 3072 MiB of memory, Then the VM is On in every view); v1 only where " +
-			"supports_reconfigure_online is advertised, unless the contract makes it universal"},
-		tutorial: {hole: "same as v1 (the tutorial API has no online-reconfigure flag; its vm.update applies in any power state)"},
-	},
-	"snapshot-leaves-vm-off": {
-		v1: {hole: "proposed: \"Taking a snapshot leaves the VM's power state as it was\" (Given a running VM, " +
-			"When I take a snapshot \"s1\" of the VM, Then the VM is On in every view)"},
-		tutorial: {hole: "same as v1"},
-	},
+	// Only CLONE-013 looks at the source's power state after a clone.
 	"clone-stops-source": {
-		v1: {hole: "proposed: \"Cloning a running VM leaves the source On\" (Given a running VM \"source\", " +
-			"When I clone \"source\" to \"copy\", Then the VM \"source\" is On in every view; needs an alias " +
-			"form of the running-VM step)"},
-		tutorial: {hole: "same as v1"},
+		v1:       {fail: []string{"CLONE-013"}, message: `power state "Off", expected "On"`},
+		tutorial: {fail: []string{"CLONE-013"}, message: `power state "Off", expected "On"`},
 	},
 }
 

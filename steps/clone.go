@@ -12,6 +12,7 @@ var cloneSteps = []phrase{
 	{`^I clone "([^"]*)" to "([^"]*)" with (\d+) CPUs? and (\d+) MiB of memory$`, cloneWithOverride},
 	{`^I clone "([^"]*)" to "([^"]*)" with the class JSON '(.*)'$`, cloneWithClassJSON},
 	{`^I try to clone "([^"]*)" to an empty name$`, tryCloneToEmptyName},
+	{`^I send the same clone of "([^"]*)" to "([^"]*)" N times$`, repeatClone},
 	{`^"([^"]*)" has a non-empty id different from the id of "([^"]*)"$`, cloneIDDiffers},
 }
 
@@ -109,6 +110,29 @@ func cloneIDDiffers(ctx context.Context, target, source string) error {
 		return st.failf("%s returned an empty target id", cloneCall(s.id, t.name))
 	case t.id == s.id:
 		return st.failf("%s returned the source's own id %q as the clone's id", cloneCall(s.id, t.name), t.id)
+	}
+	return nil
+}
+
+// repeatClone sends the clone that made target again, as the manager does when it lost the
+// answer; each answer is registered, so duplicates a provider makes are cleaned up too.
+func repeatClone(ctx context.Context, source, target string) error {
+	st := current(ctx)
+	src, err := st.vm(source)
+	if err != nil {
+		return err
+	}
+	t, err := st.vm(target)
+	if err != nil {
+		return err
+	}
+	st.reps = nil
+	for range st.s.cfg.IdempotentCount {
+		octx, cancel := st.op(ctx)
+		id, err := st.d.Clone(octx, src.id, t.name, nil)
+		cancel()
+		st.res.addVM(id, t.name)
+		st.reps = append(st.reps, attempt{call: cloneCall(src.id, t.name), err: err, id: id})
 	}
 	return nil
 }

@@ -26,8 +26,10 @@ var lifecycleSteps = []phrase{
 	{`^I send the same create request N times$`, repeatCreate},
 	{`^P identical create requests race each other$`, raceCreates},
 	{`^every repetition succeeds$`, everyRepetitionSucceeds},
-	{`^every repetition returns the VM's id$`, everyRepetitionReturnsID},
-	{`^the VM list shows exactly one VM under the VM's name$`, exactlyOneUnderName},
+	{`^every repetition returns the VM's id$`, everyRepetitionReturnsVMID},
+	{`^every repetition returns the id of "([^"]*)"$`, everyRepetitionReturnsID},
+	{`^the VM list shows exactly one VM under the VM's name$`, exactlyOneUnderVMName},
+	{`^the VM list shows exactly one VM under the name of "([^"]*)"$`, exactlyOneUnderName},
 	{`^I create P VMs with distinct names in parallel$`, createInParallel},
 	{`^every create returns its own VM id$`, everyCreateOwnID},
 	{`^the VM list shows all of them under their names$`, allListed},
@@ -360,14 +362,18 @@ func everyRepetitionSucceeds(ctx context.Context) error {
 	return joinFailures(st, "repeating a request must be safe", f)
 }
 
-func everyRepetitionReturnsID(ctx context.Context) error {
+func everyRepetitionReturnsVMID(ctx context.Context) error { return everyRepetitionReturnsID(ctx, "") }
+
+// everyRepetitionReturnsID: each repetition that succeeded answered with the id the VM got
+// first (a create of its name, or a clone to its name).
+func everyRepetitionReturnsID(ctx context.Context, alias string) error {
 	st := current(ctx)
-	ref, err := st.vm("")
+	ref, err := st.vm(alias)
 	if err != nil {
 		return err
 	}
 	if ref.id == "" {
-		return st.failf("no create returned a VM id")
+		return st.failf("no request returned an id for VM %q", ref.name)
 	}
 	var f []string
 	for i, a := range st.reps {
@@ -375,12 +381,14 @@ func everyRepetitionReturnsID(ctx context.Context) error {
 			f = append(f, fmt.Sprintf("repetition %d of %d: %s returned id %q, expected %q", i+1, len(st.reps), a.call, a.id, ref.id))
 		}
 	}
-	return joinFailures(st, "creates of one name must return one id", f)
+	return joinFailures(st, fmt.Sprintf("requests for the name %q must return one id", ref.name), f)
 }
 
-func exactlyOneUnderName(ctx context.Context) error {
+func exactlyOneUnderVMName(ctx context.Context) error { return exactlyOneUnderName(ctx, "") }
+
+func exactlyOneUnderName(ctx context.Context, alias string) error {
 	st := current(ctx)
-	ref, err := st.vm("")
+	ref, err := st.vm(alias)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ var negativeSteps = []phrase{
 	{`^I try to create a VM with (-?\d+) CPUs? and (-?\d+) MiB of memory$`, tryCreateWith},
 	{`^I try to create a VM with the class JSON '(.*)'$`, tryCreateRaw},
 	{`^I try to reconfigure the VM with the desired state JSON '(.*)'$`, tryReconfigureRaw},
+	{`^I try to reconfigure the VM to (-?\d+) CPUs? and (-?\d+) MiB of memory$`, tryReconfigureWith},
 	{`^I describe a VM with an unknown id$`, describeUnknown},
 	{`^the provider answers that the VM does not exist$`, answersDoesNotExist},
 	{`^the provider answers (OK|InvalidArgument|NotFound|Unimplemented)$`, providerAnswers},
@@ -128,6 +129,21 @@ func tryCreateRaw(ctx context.Context, class string) error {
 	id, err := raw.CreateRaw(octx, name, st.s.cfg.VMSpec, class)
 	st.res.addVM(id, name)
 	st.last = &attempt{call: fmt.Sprintf("Create(name=%q, class_json=%s)", name, class), err: err, id: id}
+	return nil
+}
+
+func tryReconfigureWith(ctx context.Context, cpu, memory int) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	spec := ref.spec
+	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	err = st.d.Reconfigure(octx, ref.id, spec)
+	st.last = &attempt{call: fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", ref.id, cpu, memory), err: err}
 	return nil
 }
 

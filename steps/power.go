@@ -9,7 +9,7 @@ import (
 )
 
 var powerSteps = []phrase{
-	{`^a (running|stopped) VM$`, givenPoweredVM},
+	{`^a (running|stopped) VM(?: "([^"]*)")?$`, givenPoweredVM},
 	{`^I power the VM (on|off)$`, powerVM},
 	{`^I reboot the VM$`, rebootVM},
 	{`^I shut the VM down gracefully$`, shutdownVM},
@@ -38,9 +38,9 @@ func (st *scenario) power(ctx context.Context, ref *vmRef, op driver.PowerOp) at
 
 // givenPoweredVM establishes the starting state and checks it, so that a later failure is
 // about the rule under test and not about the precondition.
-func givenPoweredVM(ctx context.Context, state string) error {
+func givenPoweredVM(ctx context.Context, state, alias string) error {
 	st := current(ctx)
-	ref, err := st.createVM(ctx, "vm", st.s.cfg.VMSpec)
+	ref, err := st.createVM(ctx, alias, st.s.cfg.VMSpec)
 	if err != nil {
 		return err
 	}
