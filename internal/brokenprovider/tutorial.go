@@ -508,7 +508,7 @@ func (w tutCloneAnswersSourceID) CloneVM(ctx context.Context, req *tutorialv1.Cl
 	return &tutorialv1.CloneVMResponse{CloneVmId: req.GetSourceVmId(), Status: resp.GetStatus()}, nil
 }
 
-// --- candidates the contract may not cover --------------------------------------------------
+// --- retries, repeated use and power side effects (CORE-038/039, SNAP-015/016/017, CLONE-012/013)
 
 type tutUpdateAcceptsZeroCPU struct {
 	tutorialv1.ProviderServiceServer

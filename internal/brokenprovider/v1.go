@@ -891,7 +891,7 @@ func (w v1CloneAnswersSourceID) Clone(ctx context.Context, req *providerv1.Clone
 	return &providerv1.CloneResponse{TargetVmId: req.GetSourceVmId(), Task: resp.GetTask()}, nil
 }
 
-// --- candidates the contract may not cover --------------------------------------------------
+// --- retries, repeated use and power side effects (CORE-038/039, SNAP-015/016/017, CLONE-012/013)
 
 // v1ReconfigureAcceptsZeroCPU takes a non-positive CPU count in desired_json as "keep".
 type v1ReconfigureAcceptsZeroCPU struct{ providerv1.ProviderServer }
