@@ -28,7 +28,9 @@ func (w v1NoOnlineReconfigure) GetCapabilities(ctx context.Context, req *provide
 }
 
 // tutNoUpdate lists vm.update as not supported: the tutorial API's only word for it.
-type tutNoUpdate struct{ tutorialv1.ProviderServiceServer }
+type tutNoUpdate struct {
+	tutorialv1.ProviderServiceServer
+}
 
 func (w tutNoUpdate) GetCapabilities(ctx context.Context, req *tutorialv1.GetCapabilitiesRequest) (*tutorialv1.GetCapabilitiesResponse, error) {
 	resp, err := w.ProviderServiceServer.GetCapabilities(ctx, req)
@@ -51,9 +53,13 @@ func (w tutNoUpdate) GetCapabilities(ctx context.Context, req *tutorialv1.GetCap
 func TestOnlineReconfigureRuleFollowsTheCapability(t *testing.T) {
 	leavesOff := brokenprovider.MustGet("reconfigure-leaves-vm-off")
 	honest := brokenprovider.Defect{
-		Name:     "reconfigure-offline-and-says-so",
-		V1:       func(p providerv1.ProviderServer) providerv1.ProviderServer { return v1NoOnlineReconfigure{leavesOff.V1(p)} },
-		Tutorial: func(p tutorialv1.ProviderServiceServer) tutorialv1.ProviderServiceServer { return tutNoUpdate{leavesOff.Tutorial(p)} },
+		Name: "reconfigure-offline-and-says-so",
+		V1: func(p providerv1.ProviderServer) providerv1.ProviderServer {
+			return v1NoOnlineReconfigure{leavesOff.V1(p)}
+		},
+		Tutorial: func(p tutorialv1.ProviderServiceServer) tutorialv1.ProviderServiceServer {
+			return tutNoUpdate{leavesOff.Tutorial(p)}
+		},
 	}
 	for _, dialect := range driver.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
