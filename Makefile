@@ -29,6 +29,34 @@ test: ## Unit, integration and conformance tests (race detector on)
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	cd e2e && $(GO) test -count=1 ./...
 
+# FUZZTIME per target; each fuzz target also runs its seed corpus in `make test`.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./providers/file/domain:FuzzValidateID \
+	./providers/file/wirev1:FuzzDecodeClass \
+	./providers/file/wirev1:FuzzDecodeCloneClass \
+	./providers/file/wirev1:FuzzDecodeDesired \
+	./providers/file/quantity:FuzzParseBytes
+
+.PHONY: fuzz
+fuzz: ## Short coverage-guided fuzz runs of id validation and payload decoding (FUZZTIME=10s each)
+	for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+# STRESS_RUNS rounds of the full suite (both dialects at once, concurrency 4) with -race.
+STRESS_RUNS ?= 20
+.PHONY: stress
+stress: ## The full suite STRESS_RUNS times in a row against one provider (race detector on)
+	CGO_ENABLED=1 $(GO) test -race -count=1 -run '^TestStress$$' -timeout 30m ./steps -stress.runs=$(STRESS_RUNS)
+
+# CRASH_CYCLES kill -9 cycles of the real provider binary (20 in `make test`).
+CRASH_CYCLES ?= 200
+.PHONY: crash
+crash: ## Crash-consistency test with CRASH_CYCLES kill -9 cycles
+	CGO_ENABLED=1 $(GO) test -race -count=1 -run '^TestCrashConsistency$$' -timeout 30m ./providers/file/cmd/provider-file -crash.cycles=$(CRASH_CYCLES)
+
 .PHONY: conformance
 # TARGET=container runs the image that docker-build makes, so it depends on it.
 conformance: build $(if $(filter container,$(TARGET)),docker-build) ## Run all profiles against the file provider (TARGET=process|container)

@@ -356,13 +356,13 @@ Feature: Core profile
       | 2   | -512   |
 
   @core @CORE-039
-  Scenario: Reconfiguring a running VM leaves it On
-    Real hypervisors may need a power-off to change CPUs, so the rule binds only providers that
-    advertise online reconfigure: v1 supports_reconfigure_online; in the tutorial API, which has
-    no such flag, the vm.update capability (UpdateVM takes no power state). For any other
-    provider the rule is skipped, with its capabilities answer as the reason.
+  Scenario: Reconfiguring a running VM leaves it On when the provider reconfigures online
+    A provider that advertises online reconfigure (v1: supports_reconfigure_online; tutorial API,
+    which has no such flag: the vm.update capability) must keep the VM On. Real hypervisors may
+    need a power-off to change CPUs, so any other provider may leave the VM On or Off, but it
+    must say so in every view alike, and the new hardware must be visible either way.
 
-    Given the provider advertises online reconfigure
-    And a running VM
+    Given a running VM
     When I reconfigure the VM to 3 CPUs and 3072 MiB of memory
-    Then the VM is On in every view
+    Then the VM is On in every view if the provider advertises online reconfigure, else On or Off
+    And the VM has 3 CPUs and 3072 MiB of memory in every view

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cucumber/godog"
 	"google.golang.org/grpc/codes"
 )
 
@@ -15,7 +14,6 @@ var capabilitySteps = []phrase{
 	{`^the provider reports its configuration as ok$`, validatedOK},
 	{`^I try to (take a snapshot of|clone) the VM$`, tryOptionalOperation},
 	{`^the answer matches the advertised (snapshot|clone) capability$`, matchesCapability},
-	{`^the provider advertises online reconfigure$`, requireOnlineReconfigure},
 }
 
 func askCapabilities(ctx context.Context) error {
@@ -117,23 +115,4 @@ func matchesCapability(ctx context.Context, capability string) error {
 		return fmt.Errorf("%w (the provider advertises %s=%t: %s)", err, capability, advertised, c.Raw)
 	}
 	return st.alive(ctx, st.last.call)
-}
-
-// requireOnlineReconfigure skips the scenario, with the provider's answer as the reason, unless
-// the provider advertises that it reconfigures running VMs: one that needs a power-off for a
-// CPU change is honest, not broken.
-func requireOnlineReconfigure(ctx context.Context) error {
-	st := current(ctx)
-	rctx, cancel := st.op(ctx)
-	defer cancel()
-	c, err := st.d.Capabilities(rctx)
-	if err := st.expectOK("GetCapabilities", err); err != nil {
-		return err
-	}
-	if !c.ReconfigureOnline {
-		st.skip = "the provider does not advertise online reconfigure " +
-			"(v1: supports_reconfigure_online; tutorial: vm.update): " + c.Raw
-		return godog.ErrSkip
-	}
-	return nil
 }

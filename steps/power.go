@@ -15,6 +15,7 @@ var powerSteps = []phrase{
 	{`^I shut the VM down gracefully$`, shutdownVM},
 	{`^the VM(?: "([^"]*)")? is (On|Off) in every view$`, isPowered},
 	{`^the VM is On or Off in every view$`, isOnOrOff},
+	{`^the VM is On in every view if the provider advertises online reconfigure, else On or Off$`, isOnIfOnlineReconfigure},
 	{`^I send the power (on|off) request N times$`, repeatPower},
 	{`^I try to power the VM with operation (-?\d+)$`, tryPowerOp},
 }
@@ -87,6 +88,27 @@ func isOnOrOff(ctx context.Context) error {
 	ref, err := st.vm("")
 	if err != nil {
 		return err
+	}
+	return st.checkPower(ctx, ref, driver.StateOn, driver.StateOff)
+}
+
+// isOnIfOnlineReconfigure holds a provider to keeping a VM running through a reconfigure only
+// when it advertises online reconfigure; otherwise any power state the manager understands
+// passes, as long as every view agrees.
+func isOnIfOnlineReconfigure(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	rctx, cancel := st.op(ctx)
+	defer cancel()
+	c, err := st.d.Capabilities(rctx)
+	if err := st.expectOK("GetCapabilities", err); err != nil {
+		return err
+	}
+	if c.ReconfigureOnline {
+		return st.checkPower(ctx, ref, driver.StateOn)
 	}
 	return st.checkPower(ctx, ref, driver.StateOn, driver.StateOff)
 }
