@@ -13,6 +13,9 @@ import (
 func WriteMarkdown(w io.Writer, r *results.Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s vcts conformance: **%s** — %s\n\n", VerdictIcon(r.Verdict), r.Verdict, mdText(providerTitle(r)))
+	if line := testedLine(r); line != "" {
+		fmt.Fprintf(&b, "%s\n\n", line)
+	}
 	fmt.Fprintf(&b, "%s\n\n", mdText(Headline(r)))
 	b.WriteString("| Profile | Verdict | Passed | Failed | Skipped | Known-failing | Note |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---|\n")
@@ -81,6 +84,22 @@ func providerTitle(r *results.Report) string {
 		name = r.Provider.Endpoint
 	}
 	return fmt.Sprintf("%s (%s dialect, %s target)", name, r.Provider.Dialect, r.Target.Kind)
+}
+
+// testedLine names the image and version under test, for the readers who ask "which
+// build passed?"; empty when results.json records neither (older files, remote endpoints).
+func testedLine(r *results.Report) string {
+	var parts []string
+	if r.Provider.Image != "" {
+		parts = append(parts, "image **"+mdText(r.Provider.Image)+"**")
+	}
+	if r.Provider.Version != "" {
+		parts = append(parts, "version **"+mdText(r.Provider.Version)+"**")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Tested: " + strings.Join(parts, ", ")
 }
 
 // Headline is the one-sentence conclusion of a run, shared by the console, Markdown and

@@ -184,6 +184,28 @@ func TestHTMLRendersAndEscapes(t *testing.T) {
 	assert.NotContains(t, page, "<script>", "provider text is escaped")
 	assert.Contains(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;")
 	assert.NotRegexp(t, regexp.MustCompile(`(src|href)="https?:`), page, "self-contained: no external resources")
+	assert.NotContains(t, page, "<span>Image</span>", "no image row when results.json records none")
+}
+
+func TestHeadersNameTheImageAndVersionUnderTest(t *testing.T) {
+	r := report(t)
+	r.Provider.Image = "ghcr.io/x/provider-file:1.0.0"
+	r.Provider.Version = "v1.0.0<b>"
+	var page, md bytes.Buffer
+	require.NoError(t, WriteHTML(&page, r))
+	require.NoError(t, WriteMarkdown(&md, r))
+	assert.Contains(t, page.String(), "<div><span>Image</span> ghcr.io/x/provider-file:1.0.0</div>")
+	assert.Contains(t, page.String(), "<div><span>Provider</span> file v1.0.0&lt;b&gt;</div>", "version escaped")
+	assert.Contains(t, md.String(), "\nTested: image **ghcr.io/x/provider-file:1.0.0**, version **v1.0.0&lt;b&gt;**\n")
+
+	r.Provider.Version = ""
+	md.Reset()
+	require.NoError(t, WriteMarkdown(&md, r))
+	assert.Contains(t, md.String(), "\nTested: image **ghcr.io/x/provider-file:1.0.0**\n")
+	r.Provider.Image = ""
+	md.Reset()
+	require.NoError(t, WriteMarkdown(&md, r))
+	assert.NotContains(t, md.String(), "Tested:", "older results.json: no line")
 }
 
 func TestMarkdownSummary(t *testing.T) {

@@ -79,7 +79,16 @@ type Suite struct {
 
 // Provider is what was tested.
 type Provider struct {
-	Name     string `json:"name"`
+	Name string `json:"name"`
+	// Image is the image reference that was tested: the one the target ran (container,
+	// kind), else the image the configuration declares for the provider (catalog.image
+	// with catalog.tag, or target.image); empty when nothing says. Added in v1; older
+	// files lack it.
+	Image string `json:"image,omitempty"`
+	// Version is the provider's version when the target can tell it (the reference
+	// provider's build, an image's org.opencontainers.image.version label); empty when
+	// unknown.
+	Version  string `json:"version,omitempty"`
 	Endpoint string `json:"endpoint,omitempty"`
 	Dialect  string `json:"dialect"`
 	TLS      bool   `json:"tls"`

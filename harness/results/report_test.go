@@ -2,6 +2,7 @@ package results
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,7 @@ func sampleReport(t *testing.T) *Report {
 		APIVersion:   APIVersion,
 		Suite:        Suite{Name: "vcts", Version: "v1.2.3", SpecVersion: "1.0.0", GoVersion: "go1.26"},
 		RunID:        "vcts-abc123",
-		Provider:     Provider{Name: "file", Endpoint: "127.0.0.1:1", Dialect: "v1", Capabilities: &Capabilities{Snapshots: true, Raw: "raw"}},
+		Provider:     Provider{Name: "file", Image: "ghcr.io/x/provider-file:v1.2.3", Version: "v1.2.3", Endpoint: "127.0.0.1:1", Dialect: "v1", Capabilities: &Capabilities{Snapshots: true, Raw: "raw"}},
 		Target:       Target{Kind: "process", Mode: "binary", Detail: "bin/provider-file"},
 		StartedAt:    time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
 		FinishedAt:   time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
@@ -45,6 +46,27 @@ func TestResultsJSONRoundTrips(t *testing.T) {
 	b2, err := back.Marshal()
 	require.NoError(t, err)
 	assert.Equal(t, string(b), string(b2), "stable encoding")
+	assert.Contains(t, string(b), `"image": "ghcr.io/x/provider-file:v1.2.3"`)
+	assert.Contains(t, string(b), `"version": "v1.2.3"`)
+}
+
+func TestImageAndVersionAreAdditive(t *testing.T) {
+	// A results.json written before provider.image and provider.version existed still
+	// reads, with both empty; and a report without them does not write the keys.
+	old := `{"apiVersion":"vcts.dev/results/v1","provider":{"name":"file","dialect":"v1","tls":false},"verdict":"pass"}`
+	r, err := Decode(strings.NewReader(old))
+	require.NoError(t, err)
+	assert.Equal(t, "file", r.Provider.Name)
+	assert.Empty(t, r.Provider.Image)
+	assert.Empty(t, r.Provider.Version)
+	b, err := r.Marshal()
+	require.NoError(t, err)
+	var doc struct {
+		Provider map[string]any `json:"provider"`
+	}
+	require.NoError(t, json.Unmarshal(b, &doc))
+	assert.NotContains(t, doc.Provider, "image")
+	assert.NotContains(t, doc.Provider, "version")
 }
 
 func TestDecodeChecksTheSchema(t *testing.T) {

@@ -33,7 +33,8 @@ func providerImage(t testing.TB) string {
 	dir := t.TempDir()
 	buildProvider(t, root, filepath.Join(dir, "provider-file"))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(
-		"FROM scratch\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms\nEXPOSE 9443\nENTRYPOINT [\"/provider-file\"]\n"), 0o644))
+		"FROM scratch\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms\nEXPOSE 9443\nENTRYPOINT [\"/provider-file\"]\n"+
+			"LABEL "+target.LabelVersion+"=v0.0.0-container-test\n"), 0o644))
 	image := fmt.Sprintf("vcts-test/provider-file:runner-%d", os.Getpid())
 	out, err := exec.Command("docker", "build", "-q", "-t", image, dir).CombinedOutput()
 	require.NoError(t, err, "%s", out)
@@ -61,6 +62,8 @@ func TestContainerTargetPassesAndLeavesNoContainer(t *testing.T) {
 	require.Equal(t, results.VerdictPass, r.Verdict, "failed: %v %v", failures(r), r.Problems)
 	assert.Equal(t, "container", r.Target.Kind)
 	assert.Contains(t, r.Target.Detail, image)
+	assert.Equal(t, image, r.Provider.Image, "the image the container ran")
+	assert.Equal(t, "v0.0.0-container-test", r.Provider.Version, "from the image's OCI version label")
 	assert.Contains(t, r.ProviderLogs, "file provider storage loaded", "container logs are attached")
 	m := containerName.FindStringSubmatch(r.Target.Detail)
 	require.NotNil(t, m, r.Target.Detail)

@@ -89,9 +89,10 @@ func vmsLeft(t testing.TB, c providerv1.ProviderClient) []string {
 }
 
 // buildProvider builds the provider binary with the go tool (cached after the first time).
-func buildProvider(t testing.TB, root, out string) {
+func buildProvider(t testing.TB, root, out string, flags ...string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-o", out, "./providers/file/cmd/provider-file")
+	args := append(append([]string{"build"}, flags...), "-o", out, "./providers/file/cmd/provider-file")
+	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	b, err := cmd.CombinedOutput()

@@ -91,6 +91,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Target:     results.Target{Kind: cfg.Target.Kind},
 		StartedAt:  time.Now(),
 	}
+	recordProvider(&rep.Provider, cfg, nil)
 	res := &Result{Report: rep}
 	timings := &results.Timings{}
 	rep.Timings = timings
@@ -152,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		began := time.Now()
 		startErr := tgt.Start(runCtx)
 		timings.TargetStart = time.Since(began)
-		describeTarget(rep, tgt)
+		describeTarget(rep, cfg, tgt)
 		if startErr != nil {
 			err := fmt.Errorf("%s target: %w", cfg.Target.Kind, startErr)
 			rep.Problems = append(rep.Problems, firstLine(err.Error()))
@@ -242,11 +243,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return finish(nil)
 }
 
-func describeTarget(rep *results.Report, t target.Target) {
+func describeTarget(rep *results.Report, cfg config.File, t target.Target) {
 	info := t.Info()
 	rep.Target = results.Target{Kind: info.Kind, Mode: info.Mode, Detail: info.Detail}
 	rep.Provider.Endpoint = t.Endpoint()
 	rep.Provider.TLS = info.TLS
+	recordProvider(&rep.Provider, cfg, &info)
 }
 
 // runGodog runs the features and returns godog's status, and whether ctx ended the run.

@@ -20,6 +20,7 @@ import (
 	"github.com/vctsio/vcts/harness/report"
 	"github.com/vctsio/vcts/harness/results"
 	"github.com/vctsio/vcts/harness/target"
+	"github.com/vctsio/vcts/internal/version"
 )
 
 func finalized(t testing.TB, edit func(*config.File)) config.File {
@@ -73,6 +74,7 @@ func TestProcessTargetPassesAllProfiles(t *testing.T) {
 	assert.Equal(t, map[string]results.Verdict{"core": "pass", "snapshot": "pass", "clone": "pass"}, verdicts(r))
 	assert.Equal(t, "process", r.Target.Kind)
 	assert.Equal(t, target.ModeInProcess, r.Target.Mode)
+	assert.Equal(t, version.Version, r.Provider.Version, "the in-process provider is this build")
 	require.NotNil(t, r.Provider.Capabilities)
 	assert.True(t, r.Provider.Capabilities.Snapshots)
 	assert.NotEmpty(t, r.ProviderLogs)
@@ -122,13 +124,15 @@ func TestProcessTargetWithTheProviderBinary(t *testing.T) {
 	root, err := target.ModuleRoot()
 	require.NoError(t, err)
 	bin := filepath.Join(t.TempDir(), "provider-file")
-	buildProvider(t, root, bin)
+	buildProvider(t, root, bin, "-ldflags=-X github.com/vctsio/vcts/internal/version.Version=v0.0.0-runner-test")
 	res, err := Run(context.Background(), Options{Config: finalized(t, func(f *config.File) { f.Target.ProviderBin = bin })})
 	require.NoError(t, err)
 	r := res.Report
 	require.Equal(t, results.VerdictPass, r.Verdict, "failed: %v %v", failures(r), r.Problems)
 	assert.Equal(t, target.ModeBinary, r.Target.Mode)
 	assert.Contains(t, r.Target.Detail, bin)
+	assert.Equal(t, "v0.0.0-runner-test", r.Provider.Version, "the binary's own -version")
+	assert.Empty(t, r.Provider.Image, "a binary is no image, and the configuration names none")
 }
 
 func TestEndpointTargetAgainstARunningProvider(t *testing.T) {
@@ -140,6 +144,8 @@ func TestEndpointTargetAgainstARunningProvider(t *testing.T) {
 	assert.Equal(t, "endpoint", r.Target.Kind)
 	assert.Equal(t, addr, r.Provider.Endpoint)
 	assert.Empty(t, r.ProviderLogs, "a provider we do not run shows us no logs")
+	assert.Empty(t, r.Provider.Image, "nothing names the image")
+	assert.Empty(t, r.Provider.Version, "a remote provider does not tell its version")
 	assert.Empty(t, vmsLeft(t, client), "the suite leaves nothing behind in someone else's provider")
 }
 

@@ -52,9 +52,14 @@ type Container struct {
 	ctr      *testcontainers.DockerContainer
 	name     string
 	endpoint string
+	version  string
 	logs     string
 	stopped  bool
 }
+
+// LabelVersion is the OCI image label the container target reads the provider's version
+// from.
+const LabelVersion = "org.opencontainers.image.version"
 
 // prepareTestcontainersEnv sets what testcontainers needs on this kind of machine, unless
 // the user set it: no Ryuk (it cannot be pulled here) and the daemon's published ports
@@ -116,6 +121,11 @@ func (c *Container) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("container %s: published port: %w", c.name, err)
 	}
 	c.endpoint = net.JoinHostPort("127.0.0.1", mapped.Port())
+	// The version is a courtesy for the report: an image without the label, or an
+	// inspection that fails, leaves it unknown.
+	if ins, err := ctr.Inspect(ctx); err == nil && ins.Config != nil {
+		c.version = ins.Config.Labels[LabelVersion]
+	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := waitServing(wctx, c.endpoint, c.DialOptions(), nil); err != nil {
@@ -151,7 +161,8 @@ func (c *Container) Info() Info {
 			id = id[:12]
 		}
 	}
-	return Info{Kind: config.TargetContainer, Mode: "testcontainers", Detail: fmt.Sprintf("image %s, container %s %s, published on %s", c.Image, c.name, id, c.endpoint)}
+	return Info{Kind: config.TargetContainer, Mode: "testcontainers", Image: c.Image, Version: c.version,
+		Detail: fmt.Sprintf("image %s, container %s %s, published on %s", c.Image, c.name, id, c.endpoint)}
 }
 
 // Logs returns the container's output: live while it runs, the final output after Stop.

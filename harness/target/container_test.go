@@ -52,6 +52,8 @@ func TestContainer(t *testing.T) {
 	info := c.Info()
 	assert.Equal(t, "container", info.Kind)
 	assert.Contains(t, info.Detail, image)
+	assert.Equal(t, image, info.Image)
+	assert.Empty(t, info.Version, "the test image has no version label")
 	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, c.Endpoint(), "published on loopback")
 	create(t, c)
 	assert.NotEmpty(t, containersOf(t, c.name))

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vctsio/vcts/harness/config"
+	"github.com/vctsio/vcts/internal/version"
 	"github.com/vctsio/vcts/providers/file"
 	"github.com/vctsio/vcts/providers/kit"
 )
@@ -59,6 +61,7 @@ type Process struct {
 	endpoint string
 	mode     string
 	detail   string
+	version  string
 	tmp      string
 	logs     *logBuffer
 	cmd      *exec.Cmd
@@ -112,6 +115,7 @@ func (p *Process) Start(ctx context.Context) (err error) {
 		}
 		return p.startInProcess(ctx, timeout, "in-process: "+how)
 	}
+	p.version = binaryVersion(ctx, bin)
 	// A free port can be taken between probing and binding: try a few.
 	for attempt := 1; ; attempt++ {
 		err = p.startBinary(ctx, bin, how, timeout)
@@ -235,6 +239,23 @@ func (p *Process) build(ctx context.Context, root string) (string, error) {
 
 var errExitedEarly = errors.New("provider exited before it was SERVING")
 
+// binaryVersion asks the provider binary for its version (`-version` prints "provider-file
+// VERSION (vcts spec X)"). It is for the report only: any other answer, or none within a
+// few seconds, leaves the version unknown rather than failing the start.
+func binaryVersion(ctx context.Context, bin string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-version").Output()
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 2 || f[0] != ProviderBinary {
+		return ""
+	}
+	return f[1]
+}
+
 func (p *Process) startBinary(ctx context.Context, bin, how string, timeout time.Duration) error {
 	port, err := freePort()
 	if err != nil {
@@ -298,6 +319,7 @@ func (p *Process) startInProcess(ctx context.Context, timeout time.Duration, why
 	go func() { served <- srv.Serve(sctx) }()
 	p.stopSrv, p.served = cancel, served
 	p.endpoint, p.mode = srv.GRPCAddr().String(), ModeInProcess
+	p.version = version.Version // the provider is this very build
 	p.detail = fmt.Sprintf("file provider served inside vcts (%s), storage %s", why, filepath.Join(p.tmp, "vms"))
 
 	wctx, wcancel := context.WithTimeout(ctx, timeout)
@@ -321,7 +343,7 @@ func (p *Process) DialOptions() []grpc.DialOption {
 func (p *Process) Info() Info {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Info{Kind: config.TargetProcess, Mode: p.mode, Detail: p.detail}
+	return Info{Kind: config.TargetProcess, Mode: p.mode, Detail: p.detail, Version: p.version}
 }
 
 // Logs is the provider's output (stdout and stderr, or the in-process logger).

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
+	"github.com/vctsio/vcts/internal/version"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 )
 
@@ -36,6 +37,8 @@ func TestProcessInProcess(t *testing.T) {
 	info := p.Info()
 	assert.Equal(t, "process", info.Kind)
 	assert.Equal(t, ModeInProcess, info.Mode)
+	assert.Equal(t, version.Version, info.Version, "the in-process provider is this build")
+	assert.Empty(t, info.Image)
 	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, p.Endpoint())
 	create(t, p)
 	tmp := p.tmp
@@ -67,6 +70,21 @@ func TestProcessBinary(t *testing.T) {
 	assert.False(t, alive(pid), "the child is gone after Stop")
 	assert.NoDirExists(t, tmp)
 	assert.NotEmpty(t, p.Logs(), "the child's output was captured")
+}
+
+func TestBinaryVersion(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755))
+		return path
+	}
+	ctx := context.Background()
+	assert.Equal(t, "v1.2.3", binaryVersion(ctx, script("good", `echo "provider-file v1.2.3 (vcts spec 1.0.0)"`)))
+	assert.Empty(t, binaryVersion(ctx, script("other", `echo "some-other-tool 4.5"`)), "another program's answer is not a version")
+	assert.Empty(t, binaryVersion(ctx, script("fails", `echo "provider-file v1"; exit 2`)), "a failing -version says nothing")
+	assert.Empty(t, binaryVersion(ctx, script("mute", `true`)))
+	assert.Empty(t, binaryVersion(ctx, filepath.Join(dir, "missing")))
 }
 
 func TestProcessKeepStorage(t *testing.T) {

@@ -42,4 +42,9 @@ type Info struct {
 	Detail string
 	// TLS reports whether the transport is TLS.
 	TLS bool
+	// Image is the image reference the target ran (container, kind); empty for targets
+	// that run no image.
+	Image string
+	// Version is the provider's version when the target can tell it; empty otherwise.
+	Version string
 }

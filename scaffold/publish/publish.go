@@ -248,10 +248,8 @@ func loadResults(path string) (*results.Report, error) {
 	return rep, nil
 }
 
-// checkIdentity makes sure the results are for the provider and image being published.
-// results.json records the provider's name (provider.name) and the configuration the run
-// used: the image is the container target's image when the suite ran one, else the
-// catalog.image that vcts-config.yaml declared for the provider under test.
+// checkIdentity makes sure the results are for the provider and image being published:
+// provider.name, and the image results.json records (recordedImage).
 func checkIdentity(rep *results.Report, o Options) error {
 	if rep.Provider.Name != o.Name {
 		return refuse("the results are for provider %q, not %q (provider.name in vcts-config.yaml)", rep.Provider.Name, o.Name)
@@ -272,8 +270,15 @@ func checkIdentity(rep *results.Report, o Options) error {
 	return nil
 }
 
-// recordedImage returns the image repository and tag the results name, and where from.
+// recordedImage returns the image repository and tag the results name, and where from:
+// provider.image, which the runner records; for a results.json written before it existed,
+// the same inference from the redacted configuration the run used (the container target's
+// image when the suite ran one, else catalog.image and catalog.tag).
 func recordedImage(rep *results.Report) (image, tag, source string) {
+	if rep.Provider.Image != "" {
+		image, tag = splitImage(rep.Provider.Image)
+		return image, tag, "provider.image in results.json"
+	}
 	c := rep.Config
 	if rep.Target.Kind == config.TargetContainer && c.Target.Image != "" {
 		image, tag = splitImage(c.Target.Image)

@@ -32,7 +32,7 @@ func passing() *results.Report {
 		APIVersion: results.APIVersion,
 		Suite:      results.Suite{Name: "vcts", Version: "v1.0.0", SpecVersion: "1.0.0"},
 		RunID:      "vcts-test1",
-		Provider:   results.Provider{Name: "acme", Dialect: config.DialectV1, Capabilities: &results.Capabilities{Snapshots: true}},
+		Provider:   results.Provider{Name: "acme", Image: "ghcr.io/acme/provider-acme", Dialect: config.DialectV1, Capabilities: &results.Capabilities{Snapshots: true}},
 		Target:     results.Target{Kind: config.TargetEndpoint},
 		StartedAt:  finished.Add(-time.Minute),
 		FinishedAt: finished,
@@ -155,6 +155,34 @@ func TestPublishWritesAValidEntryAndTheBadge(t *testing.T) {
 	assert.Equal(t, string(report.Badge(rep)), string(badge))
 	assert.Contains(t, out.String(), "Added acme in "+catalogPath)
 	assert.Contains(t, out.String(), "run publish again with --catalog-repo")
+}
+
+func TestPublishIdentityPrefersProviderImage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(r *results.Report)
+	}{
+		// The container the suite ran is the published image with the published tag,
+		// whatever the configuration's catalog section says.
+		{"provider.image with the tag", func(r *results.Report) {
+			r.Target.Kind = config.TargetContainer
+			r.Provider.Image = "ghcr.io/acme/provider-acme:0.1.0"
+			r.Config.Catalog.Image = "ghcr.io/acme/old-name"
+		}},
+		// A results.json written before provider.image existed still publishes.
+		{"older results without provider.image", func(r *results.Report) { r.Provider.Image = "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := passing()
+			tc.edit(rep)
+			catalogPath := filepath.Join(t.TempDir(), "catalog.yaml")
+			require.NoError(t, os.WriteFile(catalogPath, []byte(fixture), 0o644))
+			res, err := Run(t.Context(), options(t, writeResults(t, rep), catalogPath))
+			require.NoError(t, err)
+			assert.Equal(t, "ghcr.io/acme/provider-acme", res.Entry.Image)
+			assert.Equal(t, "0.1.0", res.Entry.Tag)
+		})
+	}
 }
 
 func TestPublishUpdatesAnExistingEntryInsteadOfDuplicatingIt(t *testing.T) {
@@ -280,13 +308,27 @@ func TestPublishRefusals(t *testing.T) {
 		{"no core", mutate(func(r *results.Report) { r.Profiles = r.Profiles[1:] }), nil, "no core profile"},
 		{"another provider", mutate(func(r *results.Report) { r.Provider.Name = "other" }), nil,
 			`the results are for provider "other", not "acme"`},
-		{"another image", mutate(func(r *results.Report) { r.Config.Catalog.Image = "ghcr.io/evil/provider-acme" }), nil,
-			"the results are for image ghcr.io/evil/provider-acme (catalog.image of the configuration the run used), not ghcr.io/acme/provider-acme"},
-		{"image not recorded", mutate(func(r *results.Report) { r.Config.Catalog.Image = "" }), nil,
+		{"another image", mutate(func(r *results.Report) { r.Provider.Image = "ghcr.io/evil/provider-acme" }), nil,
+			"the results are for image ghcr.io/evil/provider-acme (provider.image in results.json), not ghcr.io/acme/provider-acme"},
+		{"another tag", mutate(func(r *results.Report) { r.Provider.Image = "ghcr.io/acme/provider-acme:0.0.9" }), nil,
+			"the results are for ghcr.io/acme/provider-acme:0.0.9 (provider.image in results.json), not tag 0.1.0"},
+		{"provider.image beats the configuration", mutate(func(r *results.Report) {
+			// The container target ran another image than catalog.image declares.
+			r.Target.Kind = config.TargetContainer
+			r.Provider.Image = "ghcr.io/acme/provider-acme:dev"
+		}), nil, "the results are for ghcr.io/acme/provider-acme:dev (provider.image in results.json), not tag 0.1.0"},
+		{"image not recorded", mutate(func(r *results.Report) { r.Provider.Image = ""; r.Config.Catalog.Image = "" }), nil,
 			"the results do not say which image was tested: set catalog.image: ghcr.io/acme/provider-acme"},
-		{"another tag", mutate(func(r *results.Report) { r.Config.Catalog.Tag = "0.0.9" }), nil,
+		// A results.json written before provider.image existed: the image is inferred
+		// from the configuration the run used.
+		{"older results: another image", mutate(func(r *results.Report) {
+			r.Provider.Image = ""
+			r.Config.Catalog.Image = "ghcr.io/evil/provider-acme"
+		}), nil, "the results are for image ghcr.io/evil/provider-acme (catalog.image of the configuration the run used), not ghcr.io/acme/provider-acme"},
+		{"older results: another tag", mutate(func(r *results.Report) { r.Provider.Image = ""; r.Config.Catalog.Tag = "0.0.9" }), nil,
 			"the results are for ghcr.io/acme/provider-acme:0.0.9"},
-		{"another container image", mutate(func(r *results.Report) {
+		{"older results: another container image", mutate(func(r *results.Report) {
+			r.Provider.Image = ""
 			r.Target.Kind = config.TargetContainer
 			r.Config.Target.Image = "ghcr.io/acme/provider-acme:dev"
 		}), nil, "the results are for ghcr.io/acme/provider-acme:dev (the container image the suite ran), not tag 0.1.0"},
