@@ -9,6 +9,7 @@ import (
 
 	"github.com/vctsio/vcts/features"
 	"github.com/vctsio/vcts/harness/runner"
+	"github.com/vctsio/vcts/internal/cli"
 )
 
 func newListCmd() *cobra.Command {
@@ -27,7 +28,7 @@ every requirement is marked as applying to it or not, with the reason.`,
 			if !probe {
 				reqs, err := features.Requirements()
 				if err != nil {
-					return &exitError{code: 1, err: err}
+					return cli.Exit(1, err)
 				}
 				w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "ID\tPROFILE\tNEEDS\tRULE")
@@ -42,7 +43,7 @@ every requirement is marked as applying to it or not, with the reason.`,
 			}
 			p, err := runner.ProbeProvider(cmd.Context(), runner.Options{Config: cfg, Profiles: profiles})
 			if err != nil {
-				return &exitError{code: 1, err: err}
+				return cli.Exit(1, err)
 			}
 			fmt.Fprintf(out, "Provider: %s (%s target, %s dialect)\n", p.Endpoint, p.Target.Kind, cfg.Provider.Dialect)
 			if p.CapabilitiesError != "" {

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,38 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vctsio/vcts/harness/config"
+	"github.com/vctsio/vcts/internal/cli"
 )
-
-// exitError carries the process exit code out of a command.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-// exitCode maps an error to the exit status: configuration mistakes are usage errors.
-func exitCode(err error) int {
-	var ee *exitError
-	var ce *config.Error
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.code
-	case errors.As(err, &ce):
-		return 2
-	}
-	return 2 // cobra's own errors: unknown command or flag, bad arguments
-}
 
 func main() {
 	os.Exit(execute(interruptible(), os.Args[1:], os.Stdout, os.Stderr))
@@ -73,18 +42,7 @@ func interruptible() context.Context {
 
 // execute runs the CLI; separate from main so that tests drive it in-process.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	code := exitCode(err)
-	var ee *exitError
-	if err != nil && (!errors.As(err, &ee) || ee.err != nil) {
-		fmt.Fprintf(stderr, "vcts: %v\n", err)
-		if code == 2 {
-			fmt.Fprintln(stderr, "Run 'vcts --help' for usage.")
-		}
-	}
-	return code
+	return cli.Execute(ctx, newRoot(stdout, stderr), args, stderr, cli.CodeUsage)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -98,14 +56,9 @@ entry.
 
 Exit codes: 0 conformant, 1 not conformant (or the run failed), 2 bad flags or
 configuration, 3 partial.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitError{code: 2, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
-	})
 	root.AddCommand(newRunCmd(), newListCmd(), newSpecCmd(), newVersionCmd(), newReportCmd())
 	return root
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vctsio/vcts/harness/report"
 	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/internal/cli"
 )
 
 func newReportCmd() *cobra.Command {
@@ -20,15 +21,15 @@ godog's output of the run itself and is not re-rendered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if resultsPath == "" {
-				return &exitError{code: 2, err: fmt.Errorf("--results is required")}
+				return cli.Exit(2, fmt.Errorf("--results is required"))
 			}
 			rep, err := results.Load(resultsPath)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return cli.Exit(2, err)
 			}
 			files, err := report.WriteAll(dir, rep, nil)
 			if err != nil {
-				return &exitError{code: 1, err: err}
+				return cli.Exit(1, err)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintln(out, report.Headline(rep))

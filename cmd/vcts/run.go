@@ -8,6 +8,7 @@ import (
 
 	"github.com/vctsio/vcts/harness/console"
 	"github.com/vctsio/vcts/harness/runner"
+	"github.com/vctsio/vcts/internal/cli"
 )
 
 func newRunCmd() *cobra.Command {
@@ -46,9 +47,9 @@ process target. Against any running provider that speaks the v1 wire protocol:
 				fmt.Fprintf(out, "\nReports in %s (report.html, junit.xml, results.json, ...)\n", reportDir)
 			}
 			if runErr != nil {
-				return &exitError{code: 1, err: runErr}
+				return cli.Exit(1, runErr)
 			}
-			return &exitError{code: res.Report.ExitCode()}
+			return cli.Exit(res.Report.ExitCode(), nil)
 		},
 	}
 	tf.bind(cmd.Flags())

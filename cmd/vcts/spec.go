@@ -7,6 +7,7 @@ import (
 
 	"github.com/vctsio/vcts/features"
 	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/internal/cli"
 	"github.com/vctsio/vcts/internal/version"
 )
 
@@ -18,7 +19,7 @@ func newSpecCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			reqs, err := features.Requirements()
 			if err != nil {
-				return &exitError{code: 1, err: err}
+				return cli.Exit(1, err)
 			}
 			_, err = cmd.OutOrStdout().Write(features.Markdown(reqs, version.SpecVersion))
 			return err

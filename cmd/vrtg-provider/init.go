@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vctsio/vcts/internal/cli"
 	"github.com/vctsio/vcts/scaffold/initproject"
 )
 
@@ -33,7 +34,7 @@ overwritten without --force.`,
 			res, err := initproject.Generate(o)
 			var ue *initproject.UsageError
 			if errors.As(err, &ue) {
-				return usageErr(err)
+				return cli.Usage(err)
 			}
 			if err != nil {
 				return err

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,40 +17,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vctsio/vcts/harness/config"
+	"github.com/vctsio/vcts/internal/cli"
 	"github.com/vctsio/vcts/internal/version"
 )
-
-// exitError carries an exit code out of a command; a nil err prints nothing more.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageErr(err error) error { return &exitError{code: 2, err: err} }
-
-func exitCode(err error) int {
-	var ee *exitError
-	var ce *config.Error
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.code
-	case errors.As(err, &ce):
-		return 2
-	}
-	return 1
-}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -61,18 +29,7 @@ func main() {
 
 // execute runs the CLI; tests drive it in-process.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	code := exitCode(err)
-	var ee *exitError
-	if err != nil && (!errors.As(err, &ee) || ee.err != nil) {
-		fmt.Fprintf(stderr, "vrtg-provider: %v\n", err)
-		if code == 2 {
-			fmt.Fprintln(stderr, "Run 'vrtg-provider --help' for usage.")
-		}
-	}
-	return code
+	return cli.Execute(ctx, newRoot(stdout, stderr), args, stderr, cli.CodeFailure)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -86,24 +43,19 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
   vrtg-provider publish --name ...     catalog entry + badge from reports/results.json
 
 Exit codes: 0 success, 1 failure or refusal, 2 bad flags, 3 partially conformant.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       version.Version,
+		Version: version.Version,
 		// A runnable root turns an unknown command into a usage error (exit 2) instead of
 		// cobra's generic error.
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErr(fmt.Errorf("unknown command %q: use init, verify or publish", args[0]))
+				return cli.Usage(fmt.Errorf("unknown command %q: use init, verify or publish", args[0]))
 			}
 			return cmd.Help()
 		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
-	})
 	root.AddCommand(newInitCmd(), newVerifyCmd(), newPublishCmd())
 	return root
 }
@@ -112,7 +64,7 @@ Exit codes: 0 success, 1 failure or refusal, 2 bad flags, 3 partially conformant
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageErr(fmt.Errorf("%s takes %s, got %d argument(s)", cmd.CommandPath(), what, len(args)))
+			return cli.Usage(fmt.Errorf("%s takes %s, got %d argument(s)", cmd.CommandPath(), what, len(args)))
 		}
 		return nil
 	}
@@ -120,7 +72,7 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageErr(fmt.Errorf("%s takes flags only, got %q", cmd.CommandPath(), args))
+		return cli.Usage(fmt.Errorf("%s takes flags only, got %q", cmd.CommandPath(), args))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vctsio/vcts/internal/cli"
 	"github.com/vctsio/vcts/scaffold/publish"
 )
 
@@ -34,7 +35,7 @@ add-provider-NAME-TAG, commits the entry and the badge, and prints the push and
 			_, err := publish.Run(cmd.Context(), o)
 			var ue *publish.UsageError
 			if errors.As(err, &ue) {
-				return usageErr(err)
+				return cli.Usage(err)
 			}
 			return err
 		},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vctsio/vcts/internal/cli"
 	"github.com/vctsio/vcts/scaffold/verify"
 )
 
@@ -32,10 +33,10 @@ Exit codes: 0 conformant for the requested profiles, 1 not conformant or a step 
 			}
 			oc, err := verify.Run(cmd.Context(), o)
 			if err != nil {
-				return &exitError{code: verify.ExitCodeOf(err), err: err}
+				return cli.Exit(verify.ExitCodeOf(err), err)
 			}
 			if oc.ExitCode != 0 {
-				return &exitError{code: oc.ExitCode}
+				return cli.Exit(oc.ExitCode, nil)
 			}
 			return nil
 		},
