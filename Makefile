@@ -91,13 +91,14 @@ docker-build: build ## Build the provider image (FROM scratch) from the static b
 chart-test: ## Offline chart checks: helm lint, render, strict decoding into Kubernetes types (no cluster)
 	cd e2e && $(GO) test -count=1 ./chart/...
 
-# e2e-kind deploys the chart into a fresh kind cluster and runs the suite from outside (port-forward)
-# and inside (helm test). KIND_NODE_IMAGE (default: the pinned kind's kindest/node) and E2E_KEEP=1
-# come from the environment; artifacts land in $(REPORTS)/e2e.
+# e2e-kind deploys the chart into a fresh kind cluster and runs the suite from inside (helm test) and
+# from outside (runner.Run with e2e/kindtarget, through a port-forward). KIND_NODE_IMAGE (default:
+# the pinned kind's kindest/node) and E2E_KEEP=1 come from the environment; artifacts land in
+# $(REPORTS)/e2e.
 .PHONY: e2e-kind
 e2e-kind: build docker-build ## Kind end-to-end run of the Helm chart (needs Docker)
 	docker build -f cmd/vcts/Dockerfile -t $(VCTS_IMAGE) .
-	cd e2e && E2E_KIND=1 PROVIDER_IMAGE=$(IMAGE) VCTS_IMAGE=$(VCTS_IMAGE) VCTS_BIN=$(BIN)/vcts \
+	cd e2e && E2E_KIND=1 PROVIDER_IMAGE=$(IMAGE) VCTS_IMAGE=$(VCTS_IMAGE) \
 		E2E_ARTIFACTS=$(REPORTS)/e2e $(GO) test -count=1 -timeout 30m -v -run '^TestKindEndToEnd$$' .
 
 .PHONY: help

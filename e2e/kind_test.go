@@ -5,24 +5,27 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	helmchart "helm.sh/helm/v3/pkg/chart"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/vctsio/vcts/e2e/artifacts"
 	"github.com/vctsio/vcts/e2e/chart"
 	"github.com/vctsio/vcts/e2e/cluster"
 	"github.com/vctsio/vcts/e2e/deploy"
+	"github.com/vctsio/vcts/e2e/kindtarget"
 	"github.com/vctsio/vcts/e2e/pki"
-	"github.com/vctsio/vcts/e2e/portforward"
+	"github.com/vctsio/vcts/harness/config"
+	"github.com/vctsio/vcts/harness/console"
+	"github.com/vctsio/vcts/harness/report"
+	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/harness/runner"
 )
 
 var keep = flag.Bool("keep", false, "keep the kind cluster after the run (also E2E_KEEP=1)")
@@ -34,10 +37,12 @@ const (
 	service = release
 )
 
+var chartDir = filepath.Join("..", "charts", "provider-file")
+
 // settings of one run, from the environment (make e2e-kind sets them).
 type settings struct {
-	nodeImage, providerImage, vctsImage, vctsBin, artifacts, clusterName string
-	keep                                                                 bool
+	nodeImage, providerImage, vctsImage, artifacts, clusterName string
+	keep                                                        bool
 }
 
 func load(t *testing.T) settings {
@@ -49,18 +54,11 @@ func load(t *testing.T) settings {
 		nodeImage:     envOr("KIND_NODE_IMAGE", cluster.DefaultNodeImage),
 		providerImage: envOr("PROVIDER_IMAGE", "vcts/provider-file:dev"),
 		vctsImage:     envOr("VCTS_IMAGE", "vcts/vcts:dev"),
-		vctsBin:       envOr("VCTS_BIN", filepath.Join("..", "bin", "vcts")),
 		artifacts:     envOr("E2E_ARTIFACTS", filepath.Join("..", "reports", "e2e")),
 		clusterName:   envOr("E2E_CLUSTER", "vcts-e2e"),
 		keep:          *keep || os.Getenv("E2E_KEEP") == "1",
 	}
 	var err error
-	if s.vctsBin, err = filepath.Abs(s.vctsBin); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(s.vctsBin); err != nil {
-		t.Fatalf("vcts binary: %v (run make build, or set VCTS_BIN)", err)
-	}
 	if s.artifacts, err = filepath.Abs(s.artifacts); err != nil {
 		t.Fatal(err)
 	}
@@ -79,19 +77,6 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
-}
-
-// imageValues points the chart at the images under test, whatever the example file says.
-func imageValues(provider, vcts string) ([]string, error) {
-	var set []string
-	for prefix, ref := range map[string]string{"image": provider, "tests.image": vcts} {
-		i := strings.LastIndex(ref, ":")
-		if i <= 0 || strings.Contains(ref[i:], "/") {
-			return nil, fmt.Errorf("image %q needs an explicit tag (the node never pulls)", ref)
-		}
-		set = append(set, prefix+".repository="+ref[:i], prefix+".tag="+ref[i+1:])
-	}
-	return set, nil
 }
 
 // stopwatch records how long each step took; the e2e budget in CI is tight.
@@ -114,6 +99,13 @@ func (w *stopwatch) step(name string, f func() error) {
 	w.t.Logf("✔ %s (%s)", name, d)
 }
 
+// phases adds the kind target's own steps under the step that ran them.
+func (w *stopwatch) phases(ps []kindtarget.Phase) {
+	for _, p := range ps {
+		w.lines = append(w.lines, fmt.Sprintf("  %-44s %8s", p.Name, p.Took.Round(100*time.Millisecond)))
+	}
+}
+
 func (w *stopwatch) write(dir string) {
 	total := time.Since(w.start).Round(100 * time.Millisecond)
 	text := strings.Join(w.lines, "\n") + fmt.Sprintf("\n%-46s %8s\n", "total", total)
@@ -122,12 +114,13 @@ func (w *stopwatch) write(dir string) {
 }
 
 // TestKindEndToEnd deploys the file provider with its Helm chart into a real kind cluster and
-// runs the whole conformance suite against each installation twice: from outside through a
-// port-forward, and from inside with `helm test`. There are two installations: the development
-// example in plaintext, and the same with mutual TLS.
+// runs the whole conformance suite against each installation twice: from inside with `helm
+// test`, and from outside with runner.Run through the kind target (kindtarget), which reaches
+// the provider through a port-forward. There are two installations: the development example in
+// plaintext, and the same with mutual TLS. The first creates the cluster and keeps it for the
+// second, which reuses it and deletes it when it stops (unless E2E_KEEP).
 func TestKindEndToEnd(t *testing.T) {
 	s := load(t)
-	ctx := t.Context()
 	w := &stopwatch{t: t, start: time.Now()}
 	t.Cleanup(func() { w.write(s.artifacts) })
 
@@ -153,71 +146,42 @@ func TestKindEndToEnd(t *testing.T) {
 	if s.keep {
 		kubeDir = s.artifacts
 	}
-	var kc *cluster.Cluster
-	w.step("create kind cluster", func() (err error) {
-		kc, err = cluster.Create(cluster.Config{
-			Name: s.clusterName, NodeImage: s.nodeImage, Dir: kubeDir, Logf: t.Logf,
-		})
-		return err
-	})
-	t.Cleanup(func() {
-		if s.keep {
-			t.Logf("keeping cluster %s: KUBECONFIG=%s; delete it with: kind delete cluster --name %s",
-				kc.Name(), kc.Kubeconfig(), kc.Name())
-			return
-		}
-		begin := time.Now()
-		if err := kc.Delete(); err != nil {
-			t.Error(err)
-		}
-		t.Logf("deleted cluster %s (%s)", kc.Name(), time.Since(begin).Round(100*time.Millisecond))
-	})
-
-	restCfg, err := clientcmd.BuildConfigFromFlags("", kc.Kubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Registered after the delete, so it runs before it.
-	t.Cleanup(func() {
-		if t.Failed() {
-			collect(t, kc, restCfg, s.artifacts)
-		}
-	})
-
-	w.step("load images into the node", func() error {
-		return kc.LoadImages(ctx, s.providerImage, s.vctsImage)
-	})
-
 	helmLog, err := os.Create(filepath.Join(s.artifacts, "helm-debug.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = helmLog.Close() })
+	testImage, err := kindtarget.ImageValues("tests.image", s.vctsImage)
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	ch, err := chart.Load(filepath.Join("..", "charts", "provider-file"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	images, err := imageValues(s.providerImage, s.vctsImage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &e2eRun{t: t, w: w, s: s, kubeconfig: kc.Kubeconfig(), rest: restCfg, helmLog: helmLog, chart: ch, images: images}
-	for _, v := range variants(t) {
-		r.verify(v)
+	r := &e2eRun{t: t, w: w, s: s, kubeDir: kubeDir, helmLog: helmLog, testImage: testImage}
+	// The last variant's target deletes the cluster; when an earlier one fails, this does.
+	t.Cleanup(func() {
+		if r.cluster == nil || s.keep {
+			return
+		}
+		if err := r.cluster.Delete(); err != nil {
+			t.Error(err)
+		}
+	})
+	vs := variants(t)
+	for i, v := range vs {
+		r.verify(v, i == 0, i == len(vs)-1)
 	}
 }
 
-// e2eRun is what every variant shares: the cluster, the chart and the images under test.
+// e2eRun is what every variant shares: the cluster, the images under test, the logs.
 type e2eRun struct {
-	t          *testing.T
-	w          *stopwatch
-	s          settings
-	kubeconfig string
-	rest       *rest.Config
-	helmLog    *os.File
-	chart      *helmchart.Chart
-	images     []string // --set-string values pointing the chart at them
+	t         *testing.T
+	w         *stopwatch
+	s         settings
+	kubeDir   string
+	helmLog   *os.File
+	testImage []string // --set-string values pointing the helm test at the vcts image
+	cluster   *cluster.Cluster
+	collected bool
 }
 
 // variant is one installation of the chart that must pass the suite.
@@ -233,6 +197,15 @@ type tlsFiles struct {
 	serverName string
 }
 
+// clientTLS is the suite's side of the variant's transport.
+func (v variant) clientTLS() config.TLS {
+	if v.tls == nil {
+		return config.TLS{}
+	}
+	return config.TLS{Enabled: true, CA: filepath.Join(v.tls.dir, "ca.crt"), Cert: filepath.Join(v.tls.dir, "tls.crt"),
+		Key: filepath.Join(v.tls.dir, "tls.key"), ServerName: v.tls.serverName}
+}
+
 // variants: the development example as it is (plaintext), and the same with mutual TLS, which
 // also proves that the non-root provider can read its key through the pod's fsGroup and that
 // the HTTP probes replace the gRPC ones.
@@ -245,67 +218,69 @@ func variants(t *testing.T) []variant {
 	return []variant{plain, mtls}
 }
 
-// verify installs the variant, runs the suite from outside and then with `helm test`.
-func (r *e2eRun) verify(v variant) {
-	t, w := r.t, r.w
+// verify deploys the variant with the kind target, runs `helm test` against the release and
+// then the suite from outside with runner.Run, which stops the target: the release is
+// uninstalled and, after the last variant, the cluster deleted.
+func (r *e2eRun) verify(v variant, first, last bool) {
+	t, w, s := r.t, r.w, r.s
 	ctx := t.Context()
-	dir := filepath.Join(r.s.artifacts, v.label)
+	dir := filepath.Join(s.artifacts, v.label)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h, err := deploy.New(r.kubeconfig, v.namespace, r.helmLog)
+	pfLog, err := os.Create(filepath.Join(dir, "port-forward.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = pfLog.Close() })
 
-	if v.tls != nil {
-		w.step("["+v.label+"] certificates and Secrets", func() error {
-			return makeTLS(ctx, r.rest, v)
-		})
-	}
-
-	w.step("["+v.label+"] helm install --wait", func() error {
-		vals, err := chart.Values{
-			Files:  []string{filepath.Join("..", "charts", "provider-file", "examples", "values-development.yaml")},
+	opts := kindtarget.Options{
+		Cluster: s.clusterName, NodeImage: s.nodeImage, Reuse: !first, Keep: !last || s.keep, Dir: r.kubeDir,
+		Image: s.providerImage, ExtraImages: []string{s.vctsImage},
+		ChartDir: chartDir, Release: release, Namespace: v.namespace,
+		Values: chart.Values{
+			Files:  []string{filepath.Join(chartDir, "examples", "values-development.yaml")},
 			Set:    v.set,
-			SetStr: r.images,
-		}.Merge()
-		if err != nil {
-			return err
+			SetStr: r.testImage,
+		},
+		InstallTimeout: 3 * time.Minute,
+		Service:        service,
+		TLS:            v.clientTLS(),
+		Logf:           t.Logf,
+		HelmLog:        r.helmLog,
+		ForwardLog:     pfLog,
+	}
+	if v.tls != nil {
+		opts.Prepare = func(ctx context.Context, cfg *rest.Config, _ string) error { return makeTLS(ctx, cfg, v) }
+	}
+	kt := kindtarget.New(opts)
+	// Cleanups run last-registered first: the artifacts are collected before Stop removes the
+	// release (and the cluster). A failure inside runner.Run has stopped the target already;
+	// its report keeps the provider's logs.
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := kt.Stop(sctx); err != nil {
+			t.Error(err)
 		}
-		_, err = h.Install(ctx, r.chart, release, vals, 3*time.Minute)
-		return err
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			r.collect(kt)
+		}
 	})
 
-	w.step("["+v.label+"] vcts run from outside", func() error {
-		pfLog, err := os.Create(filepath.Join(dir, "port-forward.log"))
-		if err != nil {
-			return err
-		}
-		defer func() { _ = pfLog.Close() }()
-		fwd, err := portforward.ToService(ctx, r.rest, v.namespace, service, "grpc", pfLog)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := fwd.Close(); err != nil {
-				t.Logf("port-forward ended: %v", err)
-			}
-		}()
-		t.Logf("service %s/%s port grpc → pod %s → %s", v.namespace, service, fwd.Pod, fwd.Addr())
-		args := []string{"run", "--target", "endpoint", "--endpoint", fwd.Addr(), "--profile", "all"}
-		if v.tls != nil {
-			args = append(args, "--tls-ca", filepath.Join(v.tls.dir, "ca.crt"),
-				"--tls-cert", filepath.Join(v.tls.dir, "tls.crt"), "--tls-key", filepath.Join(v.tls.dir, "tls.key"),
-				"--tls-server-name", v.tls.serverName)
-		}
-		return runVCTS(ctx, t, r.s.vctsBin, filepath.Join(dir, "outside"), args...)
-	})
+	w.step("["+v.label+"] kind target start", func() error { return kt.Start(ctx) })
+	started := kt.Phases()
+	w.phases(started)
+	if first {
+		r.cluster = kt.Cluster()
+	}
 
 	w.step("["+v.label+"] helm test (vcts in the cluster)", func() error {
 		logFile := filepath.Join(dir, "helm-test.log")
 		var logs bytes.Buffer
-		err := h.Test(release, 10*time.Minute, &logs)
+		err := kt.Helm().Test(release, 10*time.Minute, &logs)
 		if werr := os.WriteFile(logFile, logs.Bytes(), 0o644); werr != nil {
 			t.Error(werr)
 		}
@@ -314,6 +289,74 @@ func (r *e2eRun) verify(v variant) {
 		}
 		return err
 	})
+
+	w.step("["+v.label+"] runner.Run from outside (then stop)", func() error {
+		return runOutside(ctx, t, kt, v, s.providerImage, filepath.Join(dir, "outside"))
+	})
+	w.phases(kt.Phases()[len(started):])
+}
+
+// runOutside runs the whole suite through the started kind target, with the reports in
+// reportDir and the progress and summary in reportDir/vcts.log, and requires a pass.
+func runOutside(ctx context.Context, t *testing.T, kt *kindtarget.Target, v variant, image, reportDir string) error {
+	if err := os.MkdirAll(reportDir, 0o755); err != nil {
+		return err
+	}
+	logFile := filepath.Join(reportDir, "vcts.log")
+	out, err := os.Create(logFile)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = out.Close() }()
+
+	cfg := config.Default()
+	cfg.Provider.Name = "file"
+	// What the suite dials, so the configuration recorded in results.json says so.
+	cfg.Provider.Endpoint = kt.Endpoint()
+	cfg.Provider.TLS = v.clientTLS()
+	if err := cfg.Finalize(""); err != nil {
+		return err
+	}
+	res, err := runner.Run(ctx, runner.Options{
+		Config: cfg, Target: kt, ReportDir: reportDir, Progress: out,
+		Log: slog.New(slog.NewTextHandler(out, nil)),
+	})
+	if res == nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	rep := res.Report
+	console.Summary(out, rep)
+	if err != nil || rep.Verdict != results.VerdictPass {
+		var failed []string
+		for _, q := range rep.Requirements {
+			if q.Status == results.Failed || q.Status == results.StaleKnownFailing {
+				failed = append(failed, q.ID)
+			}
+		}
+		return fmt.Errorf("verdict %s (error %v; problems %q; failed %v); report in %s, log in %s",
+			rep.Verdict, err, rep.Problems, failed, reportDir, logFile)
+	}
+	// The report describes what the kind target deployed.
+	var wrong []string
+	if rep.Target.Kind != kindtarget.Kind {
+		wrong = append(wrong, "target.kind "+rep.Target.Kind)
+	}
+	if rep.Provider.Image != image {
+		wrong = append(wrong, "provider.image "+rep.Provider.Image)
+	}
+	if rep.Provider.TLS != (v.tls != nil) {
+		wrong = append(wrong, fmt.Sprintf("provider.tls %v", rep.Provider.TLS))
+	}
+	// The tail of the pod's log, which the suite's own calls fill (the start line may be
+	// cut off at debug level).
+	if !strings.Contains(rep.ProviderLogs, "/provider.v1.Provider/") {
+		wrong = append(wrong, "providerLogs without the provider's request log")
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("results.json does not describe the kind deployment: %s", strings.Join(wrong, "; "))
+	}
+	t.Logf("vcts: %s (%s)", report.Headline(rep), rep.Target.Detail)
+	return nil
 }
 
 // makeTLS issues the run's certificates, stores the provider's and the in-cluster client's
@@ -345,33 +388,18 @@ func makeTLS(ctx context.Context, cfg *rest.Config, v variant) error {
 	return nil
 }
 
-// runVCTS runs the vcts CLI with its report in reportDir and its output in reportDir/vcts.log.
-// Exit 0 means the provider is conformant.
-func runVCTS(ctx context.Context, t *testing.T, bin, reportDir string, args ...string) error {
-	if err := os.MkdirAll(reportDir, 0o755); err != nil {
-		return err
+// collect saves pod logs, events and the node's logs after a failure, once.
+func (r *e2eRun) collect(kt *kindtarget.Target) {
+	t := r.t
+	kc, cfg := kt.Cluster(), kt.REST()
+	if r.collected || kc == nil || cfg == nil {
+		return
 	}
-	cmd := exec.CommandContext(ctx, bin, append(args, "--report-dir", reportDir)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	logFile := filepath.Join(reportDir, "vcts.log")
-	if werr := os.WriteFile(logFile, out.Bytes(), 0o644); werr != nil {
-		t.Error(werr)
-	}
-	if err != nil {
-		t.Logf("vcts output (%s):\n%s", logFile, tail(out.String(), 60))
-		return fmt.Errorf("vcts %s: %w (report in %s)", strings.Join(args, " "), err, reportDir)
-	}
-	t.Logf("vcts: %s", lastLine(out.String()))
-	return nil
-}
-
-// collect saves pod logs, events and the node's logs after a failure.
-func collect(t *testing.T, kc *cluster.Cluster, cfg *rest.Config, dir string) {
+	r.collected = true
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	begin := time.Now()
+	dir := r.s.artifacts
 	for _, ns := range []string{namespace, namespace + "-mtls", "kube-system"} {
 		if err := artifacts.Collect(ctx, cfg, ns, filepath.Join(dir, "cluster")); err != nil {
 			t.Logf("collecting %s: %v", ns, err)
@@ -390,5 +418,3 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-func lastLine(s string) string { return tail(s, 1) }

@@ -44,8 +44,47 @@ type Cluster struct {
 // Create creates the cluster. A cluster of the same name left behind by an earlier run
 // (E2E_KEEP, a crash) is deleted first, since kind cannot create over it.
 func Create(cfg Config) (*Cluster, error) {
+	c, exists, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		c.cfg.Logf("deleting the kind cluster %q left by an earlier run", c.cfg.Name)
+		if err := c.provider.Delete(c.cfg.Name, c.kubeconfig); err != nil {
+			return nil, fmt.Errorf("deleting stale kind cluster %q: %w", c.cfg.Name, err)
+		}
+	}
+	if err := c.create(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Use returns the cluster of that name when it exists, writing its kubeconfig into
+// cfg.Dir, and creates it otherwise; reused says which. A kept cluster (E2E_KEEP) then
+// saves the minute a new one costs.
+func Use(cfg Config) (c *Cluster, reused bool, err error) {
+	c, exists, err := prepare(cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	if !exists {
+		if err := c.create(); err != nil {
+			return nil, false, err
+		}
+		return c, false, nil
+	}
+	c.cfg.Logf("using the existing kind cluster %q", c.cfg.Name)
+	if err := c.provider.ExportKubeConfig(c.cfg.Name, c.kubeconfig, false); err != nil {
+		return nil, false, fmt.Errorf("kubeconfig of kind cluster %q: %w", c.cfg.Name, err)
+	}
+	return c, true, nil
+}
+
+// prepare fills the defaults and says whether a cluster of that name exists.
+func prepare(cfg Config) (*Cluster, bool, error) {
 	if cfg.Name == "" {
-		return nil, errors.New("cluster name is empty")
+		return nil, false, errors.New("cluster name is empty")
 	}
 	if cfg.NodeImage == "" {
 		cfg.NodeImage = DefaultNodeImage
@@ -61,20 +100,17 @@ func Create(cfg Config) (*Cluster, error) {
 		provider:   cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(kindLogger{cfg.Logf})),
 		kubeconfig: filepath.Join(cfg.Dir, "kubeconfig"),
 	}
-
 	existing, err := c.provider.List()
 	if err != nil {
-		return nil, fmt.Errorf("listing kind clusters (is Docker running?): %w", err)
+		return nil, false, fmt.Errorf("listing kind clusters (is Docker running?): %w", err)
 	}
-	if slices.Contains(existing, cfg.Name) {
-		cfg.Logf("deleting the kind cluster %q left by an earlier run", cfg.Name)
-		if err := c.provider.Delete(cfg.Name, c.kubeconfig); err != nil {
-			return nil, fmt.Errorf("deleting stale kind cluster %q: %w", cfg.Name, err)
-		}
-	}
+	return c, slices.Contains(existing, cfg.Name), nil
+}
 
+func (c *Cluster) create() error {
+	cfg := c.cfg
 	cfg.Logf("creating kind cluster %q with node image %s", cfg.Name, cfg.NodeImage)
-	err = c.provider.Create(cfg.Name,
+	err := c.provider.Create(cfg.Name,
 		cluster.CreateWithNodeImage(cfg.NodeImage),
 		cluster.CreateWithWaitForReady(cfg.WaitReady),
 		cluster.CreateWithKubeconfigPath(c.kubeconfig),
@@ -84,9 +120,9 @@ func Create(cfg Config) (*Cluster, error) {
 	if err != nil {
 		// A failed create can leave the node container behind.
 		_ = c.provider.Delete(cfg.Name, c.kubeconfig)
-		return nil, fmt.Errorf("creating kind cluster %q from %s: %w", cfg.Name, cfg.NodeImage, err)
+		return fmt.Errorf("creating kind cluster %q from %s: %w", cfg.Name, cfg.NodeImage, err)
 	}
-	return c, nil
+	return nil
 }
 
 // Kubeconfig is the path of the cluster's kubeconfig (the API server on 127.0.0.1).
@@ -96,18 +132,25 @@ func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
 func (c *Cluster) Name() string { return c.cfg.Name }
 
 // LoadImages copies local Docker images into every node (`kind load docker-image`), so pods
-// can use them with imagePullPolicy Never or IfNotPresent.
+// can use them with imagePullPolicy Never or IfNotPresent. A node that already holds the
+// image under that name with the same ID (a reused cluster) is skipped.
 func (c *Cluster) LoadImages(ctx context.Context, images ...string) error {
 	nodes, err := c.provider.ListInternalNodes(c.cfg.Name)
 	if err != nil {
 		return fmt.Errorf("listing nodes of %q: %w", c.cfg.Name, err)
 	}
 	for _, image := range images {
-		if err := exec.CommandContext(ctx, "docker", "image", "inspect", image).Run(); err != nil {
+		out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image).Output()
+		if err != nil {
 			return fmt.Errorf("image %s is not in the local Docker engine (build it first: make build docker-build, "+
 				"docker build -f cmd/vcts/Dockerfile ...): %w", image, err)
 		}
+		id := strings.TrimSpace(string(out))
 		for _, node := range nodes {
+			if have, err := nodeutils.ImageID(node, image); err == nil && have == id {
+				c.cfg.Logf("image %s is on node %s already", image, node.String())
+				continue
+			}
 			if err := loadImage(ctx, image, func(r io.Reader) error { return nodeutils.LoadImageArchive(node, r) }); err != nil {
 				return fmt.Errorf("loading %s into node %s: %w", image, node.String(), err)
 			}

@@ -50,3 +50,8 @@ func TestCreateNeedsAName(t *testing.T) {
 	_, err := Create(Config{})
 	assert.ErrorContains(t, err, "name is empty")
 }
+
+func TestUseNeedsAName(t *testing.T) {
+	_, _, err := Use(Config{})
+	assert.ErrorContains(t, err, "name is empty")
+}

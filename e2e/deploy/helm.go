@@ -50,6 +50,19 @@ func (h *Helm) Install(ctx context.Context, ch *chart.Chart, name string, vals m
 	return rel, nil
 }
 
+// Uninstall removes the release, as `helm uninstall --ignore-not-found` does. It does not
+// wait for the pods to terminate: the API objects are gone when it returns, so the same
+// release name can be installed again at once.
+func (h *Helm) Uninstall(name string, timeout time.Duration) error {
+	u := action.NewUninstall(h.cfg)
+	u.IgnoreNotFound = true
+	u.Timeout = timeout
+	if _, err := u.Run(name); err != nil {
+		return fmt.Errorf("helm uninstall %s: %w", name, err)
+	}
+	return nil
+}
+
 // Test runs the release's test hooks, writes their pod logs to logs (also when a test
 // failed: that is when they are needed) and fails unless every test pod succeeded.
 func (h *Helm) Test(name string, timeout time.Duration, logs io.Writer) error {

@@ -1,7 +1,9 @@
 // Package target starts (or finds) the provider under test and tells the runner how to
 // reach it. One interface, one file per back end: process (the reference file provider as
 // a child process, or in-process), endpoint (any running provider) and container
-// (testcontainers). A kind target (port-forward to a cluster) fits the same interface.
+// (testcontainers). The kind target (a Helm release in kind, reached through a port-forward)
+// fits the same interface; it lives in the e2e module (e2e/kindtarget) so that this module
+// stays free of Kubernetes dependencies.
 package target
 
 import (
