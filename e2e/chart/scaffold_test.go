@@ -1,0 +1,252 @@
+package chart_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/lint"
+	"helm.sh/helm/v3/pkg/lint/support"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/vctsio/vcts/e2e/chart"
+	"github.com/vctsio/vcts/providers/kit"
+	"github.com/vctsio/vcts/scaffold/initproject"
+)
+
+// The chart `vrtg-provider init acme` writes, checked like charts/provider-file: strict lint,
+// an offline render, every manifest decoded strictly into its Kubernetes type, and the pod
+// run as the kit-built binary expects (ports, health service, TLS directory, environment).
+const (
+	scaffoldName    = "acme"
+	scaffoldChart   = "provider-acme"
+	scaffoldImage   = "ghcr.io/acme/provider-acme"
+	scaffoldRelease = "acme-prod" // does not contain the chart name: fullname is release-chart
+	scaffoldFull    = "acme-prod-provider-acme"
+)
+
+// scaffoldChartDir generates a provider project into a temporary directory and returns its
+// chart directory.
+func scaffoldChartDir(t *testing.T) string {
+	t.Helper()
+	res, err := initproject.Generate(initproject.Options{
+		Name: scaffoldName, Dir: t.TempDir(), Image: scaffoldImage, VCTSVersion: "v1.0.0",
+	})
+	require.NoError(t, err)
+	dir := filepath.Join(res.Dir, "charts", scaffoldChart)
+	require.Contains(t, res.Files, filepath.Join("charts", scaffoldChart, "Chart.yaml"))
+	return dir
+}
+
+var scaffoldTLS = chart.Values{Set: []string{"tls.enabled=true", "tls.secretName=acme-tls"}}
+
+func renderScaffold(t *testing.T, dir string, v chart.Values) (*chart.Rendered, []chart.Object) {
+	t.Helper()
+	ch, err := chart.Load(dir)
+	require.NoError(t, err)
+	r, err := chart.Render(ch, scaffoldRelease, namespace, v)
+	require.NoError(t, err)
+	objs, err := chart.DecodeAll(r)
+	require.NoError(t, err, "every rendered manifest must decode strictly")
+	return r, objs
+}
+
+func TestScaffoldChartLintsStrictly(t *testing.T) {
+	dir := scaffoldChartDir(t)
+	kv, err := chartutil.ParseKubeVersion(chart.KubeVersion)
+	require.NoError(t, err)
+	for name, v := range map[string]chart.Values{"defaults": {}, "tls": scaffoldTLS} {
+		t.Run(name, func(t *testing.T) {
+			vals, err := v.Merge()
+			require.NoError(t, err)
+			l := lint.AllWithKubeVersionAndSchemaValidation(dir, vals, namespace, kv, false)
+			for _, m := range l.Messages {
+				// Like `helm lint --strict`: warnings count, informational notes do not.
+				if m.Severity >= support.WarningSev {
+					t.Errorf("lint: %s", m.Error())
+				} else {
+					t.Logf("lint note: %s", m.Error())
+				}
+			}
+		})
+	}
+}
+
+func TestScaffoldChartRendersStrictKubernetesObjects(t *testing.T) {
+	dir := scaffoldChartDir(t)
+	for name, v := range map[string]chart.Values{
+		"defaults": {},
+		"tls":      scaffoldTLS,
+		"extras": {Set: []string{"podAnnotations.a=b", "nodeSelector.disk=ssd", "imagePullSecrets[0].name=pull",
+			"provider.extraEnv[0].name=HYPERVISOR_URL", "provider.extraEnv[0].value=https://hv.example"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, objs := renderScaffold(t, dir, v)
+			assert.Equal(t, []string{"Deployment", "Service"}, kinds(objs))
+			for _, o := range objs {
+				assert.Equal(t, scaffoldFull, o.Name, "%s name", o.Kind)
+			}
+			assert.Contains(t, r.Notes, scaffoldFull+"."+namespace+".svc:9443")
+		})
+	}
+}
+
+func TestScaffoldPodIsNonRootWithAReadOnlyRoot(t *testing.T) {
+	_, objs := renderScaffold(t, scaffoldChartDir(t), chart.Values{})
+	spec := one[*appsv1.Deployment](t, objs, "Deployment", false).Spec.Template.Spec
+	require.NotNil(t, spec.AutomountServiceAccountToken)
+	assert.False(t, *spec.AutomountServiceAccountToken, "the provider never talks to the API server")
+
+	pod := spec.SecurityContext
+	require.NotNil(t, pod)
+	require.NotNil(t, pod.RunAsNonRoot)
+	assert.True(t, *pod.RunAsNonRoot)
+	require.NotNil(t, pod.RunAsUser)
+	assert.NotZero(t, *pod.RunAsUser, "a non-root user id")
+	require.NotNil(t, pod.SeccompProfile)
+	assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, pod.SeccompProfile.Type)
+
+	require.Len(t, spec.Containers, 1)
+	c := spec.Containers[0].SecurityContext
+	require.NotNil(t, c)
+	require.NotNil(t, c.ReadOnlyRootFilesystem)
+	assert.True(t, *c.ReadOnlyRootFilesystem)
+	require.NotNil(t, c.AllowPrivilegeEscalation)
+	assert.False(t, *c.AllowPrivilegeEscalation)
+	require.NotNil(t, c.RunAsNonRoot)
+	assert.True(t, *c.RunAsNonRoot)
+	require.NotNil(t, c.Capabilities)
+	assert.Equal(t, []corev1.Capability{"ALL"}, c.Capabilities.Drop)
+	assert.Empty(t, c.Capabilities.Add)
+	assert.Nil(t, c.Privileged)
+	assertMountsResolve(t, "provider", spec)
+	assert.Equal(t, "/tmp", mounts(spec.Containers[0])["tmp"].MountPath, "scratch space despite the read-only root")
+}
+
+// port returns the container port of that name.
+func port(t *testing.T, c corev1.Container, name string) int32 {
+	t.Helper()
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return p.ContainerPort
+		}
+	}
+	t.Fatalf("container %s has no port %q", c.Name, name)
+	return 0
+}
+
+// kitPort is the port of a kit default address such as ":9443".
+func kitPort(t *testing.T, addr string) int32 {
+	_, p, ok := strings.Cut(addr, ":")
+	require.True(t, ok, addr)
+	n, err := strconv.Atoi(p)
+	require.NoError(t, err)
+	return int32(n)
+}
+
+func TestScaffoldPlaintextPodMatchesTheKit(t *testing.T) {
+	_, objs := renderScaffold(t, scaffoldChartDir(t), chart.Values{})
+	dep := one[*appsv1.Deployment](t, objs, "Deployment", false)
+	spec := dep.Spec.Template.Spec
+	c := spec.Containers[0]
+
+	assert.Equal(t, scaffoldImage+":0.1.0", c.Image, "the tag defaults to the chart's appVersion")
+	grpcPort, httpPort := port(t, c, "grpc"), port(t, c, "http")
+	assert.Equal(t, kitPort(t, kit.DefaultGRPCAddr), grpcPort, "VirtRigaud's default provider port")
+	assert.Equal(t, kitPort(t, kit.DefaultHTTPAddr), httpPort)
+	assert.Equal(t, []string{fmt.Sprintf("--grpc-addr=:%d", grpcPort), fmt.Sprintf("--http-addr=:%d", httpPort)}, c.Args)
+	e := env(c)
+	assert.Equal(t, "true", e[kit.EnvInsecure], "plaintext needs the explicit opt-in")
+	assert.Equal(t, "info", e[kit.EnvLogLevel])
+
+	for name, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
+		require.NotNil(t, p, name)
+		require.NotNil(t, p.GRPC, "%s probe uses gRPC health in plaintext", name)
+		assert.Equal(t, grpcPort, p.GRPC.Port, name)
+		require.NotNil(t, p.GRPC.Service, name)
+		assert.Equal(t, kit.HealthService, *p.GRPC.Service, "%s probe asks the service the kit serves", name)
+	}
+
+	svc := one[*corev1.Service](t, objs, "Service", false)
+	assert.True(t, labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(dep.Spec.Template.Labels)), "the Service selects the pod")
+	assert.Equal(t, dep.Spec.Selector.MatchLabels, svc.Spec.Selector)
+	byName := map[string]corev1.ServicePort{}
+	for _, p := range svc.Spec.Ports {
+		byName[p.Name] = p
+	}
+	require.Contains(t, byName, "grpc")
+	assert.Equal(t, grpcPort, byName["grpc"].Port)
+	assert.Equal(t, intstr.FromString("grpc"), byName["grpc"].TargetPort)
+	require.NotNil(t, byName["grpc"].AppProtocol)
+	assert.Equal(t, "grpc", *byName["grpc"].AppProtocol)
+	assert.Equal(t, intstr.FromString("http"), byName["http"].TargetPort)
+}
+
+func TestScaffoldTLSMountsTheSecretWhereTheKitReadsIt(t *testing.T) {
+	_, objs := renderScaffold(t, scaffoldChartDir(t), scaffoldTLS)
+	spec := one[*appsv1.Deployment](t, objs, "Deployment", false).Spec.Template.Spec
+	c := spec.Containers[0]
+	assert.NotContains(t, env(c), kit.EnvInsecure, "no plaintext opt-in with TLS")
+	m := mounts(c)["tls"]
+	assert.Equal(t, kit.DefaultTLSDir, m.MountPath)
+	assert.True(t, m.ReadOnly)
+	v := volumes(spec)["tls"]
+	require.NotNil(t, v.Secret)
+	assert.Equal(t, "acme-tls", v.Secret.SecretName)
+	require.NotNil(t, v.Secret.DefaultMode)
+	assert.Equal(t, int32(0o440), *v.Secret.DefaultMode, "the key is readable through fsGroup, not by everyone")
+	require.NotNil(t, spec.SecurityContext.FSGroup, "the non-root user reads the key through its group")
+	assertMountsResolve(t, "provider", spec)
+
+	// The kubelet has no client certificate: the probes move to the HTTP port.
+	for name, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
+		require.NotNil(t, p, name)
+		assert.Nil(t, p.GRPC, name)
+		require.NotNil(t, p.HTTPGet, name)
+		assert.Equal(t, intstr.FromString("http"), p.HTTPGet.Port, name)
+	}
+	assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+	assert.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
+}
+
+func TestScaffoldChartValues(t *testing.T) {
+	dir := scaffoldChartDir(t)
+	_, objs := renderScaffold(t, dir, chart.Values{SetStr: []string{"image.tag=v2.0.0"}, Set: []string{"fullnameOverride=hv"}})
+	dep := one[*appsv1.Deployment](t, objs, "Deployment", false)
+	assert.Equal(t, scaffoldImage+":v2.0.0", dep.Spec.Template.Spec.Containers[0].Image)
+	assert.Equal(t, "hv", dep.Name)
+	assert.Equal(t, "hv", one[*corev1.Service](t, objs, "Service", false).Name)
+
+	ch, err := chart.Load(dir)
+	require.NoError(t, err)
+	_, err = chart.Render(ch, scaffoldRelease, namespace, chart.Values{Set: []string{"tls.enabled=true"}})
+	assert.ErrorContains(t, err, "tls.enabled needs tls.secretName")
+}
+
+// The checks above can fail: a misspelt security field in the generated chart, which the
+// API server would silently drop, is caught by the strict decoding.
+func TestScaffoldChecksCatchAMisspeltField(t *testing.T) {
+	dir := scaffoldChartDir(t)
+	values := filepath.Join(dir, "values.yaml")
+	data, err := os.ReadFile(values)
+	require.NoError(t, err)
+	broken := strings.Replace(string(data), "readOnlyRootFilesystem:", "readOnlyRootFilesytem:", 1)
+	require.NotEqual(t, string(data), broken)
+	require.NoError(t, os.WriteFile(values, []byte(broken), 0o644))
+
+	ch, err := chart.Load(dir)
+	require.NoError(t, err)
+	r, err := chart.Render(ch, scaffoldRelease, namespace, chart.Values{})
+	require.NoError(t, err, "helm itself renders it")
+	_, err = chart.DecodeAll(r)
+	assert.ErrorContains(t, err, "readOnlyRootFilesytem")
+}
