@@ -1,6 +1,7 @@
 // Package chart renders a provider's Helm chart (charts/provider-file, and the chart that
-// `vrtg-provider init` generates) without a cluster, the way `helm template` does, and decodes every rendered manifest strictly into Kubernetes API types, so that a
-// misspelt field in a template fails a test instead of being dropped by the API server.
+// `vrtg-provider init` generates) without a cluster, the way `helm template` does, and
+// decodes every rendered manifest strictly into Kubernetes API types, so that a misspelt
+// field in a template fails a test instead of being dropped by the API server.
 package chart
 
 import (
