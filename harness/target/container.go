@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vctsio/vcts/harness/config"
+	"github.com/vctsio/vcts/internal/child"
 )
 
 // DefaultContainerPort is the provider's gRPC port inside the container (the wire
@@ -249,7 +250,7 @@ func reapOrphans(ctx context.Context, log *slog.Logger) {
 	for _, ctr := range list.Items {
 		h, pidText, ok := strings.Cut(ctr.Labels[LabelOwner], "/")
 		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil || h != host || processAlive(pid) {
+		if !ok || err != nil || h != host || child.Alive(pid) {
 			continue
 		}
 		_, err = cli.ContainerRemove(ctx, ctr.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})

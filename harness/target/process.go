@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vctsio/vcts/harness/config"
+	"github.com/vctsio/vcts/internal/child"
 	"github.com/vctsio/vcts/internal/version"
 	"github.com/vctsio/vcts/providers/file"
 	"github.com/vctsio/vcts/providers/kit"
@@ -273,7 +274,7 @@ func (p *Process) startBinary(ctx context.Context, bin, how string, timeout time
 	cmd.Stdout = p.logs
 	cmd.Stderr = p.logs
 	exited := make(chan struct{})
-	if err := startChild(cmd, exited); err != nil {
+	if err := child.Start(cmd, exited); err != nil {
 		return fmt.Errorf("start %s: %w", bin, err)
 	}
 	p.cmd, p.exited = cmd, exited
@@ -401,7 +402,7 @@ func (p *Process) stopChild(ctx context.Context) error {
 		return nil
 	default:
 	}
-	_ = signalChild(p.cmd, sigTerm)
+	_ = child.Terminate(p.cmd)
 	grace := time.NewTimer(5 * time.Second)
 	defer grace.Stop()
 	select {
@@ -421,7 +422,7 @@ func (p *Process) stopChild(ctx context.Context) error {
 
 func (p *Process) killChild() {
 	if p.cmd != nil && p.cmd.Process != nil {
-		_ = signalChild(p.cmd, sigKill)
+		_ = child.Kill(p.cmd)
 		<-p.exited
 	}
 	p.cmd = nil

@@ -22,11 +22,11 @@ type field struct {
 
 // wireFacts is transcribed from the facts page (shared/spec/virtrigaud-wire-v1.md).
 var wireFacts = map[string][]field{
-	"TaskRef":            {{"id", 1, "string", ""}},
-	"Empty":              {},
-	"TaskResponse":       {{"task", 1, "provider.v1.TaskRef", ""}},
-	"ValidateRequest":    {},
-	"ValidateResponse":   {{"ok", 1, "bool", ""}, {"message", 2, "string", ""}},
+	"TaskRef":          {{"id", 1, "string", ""}},
+	"Empty":            {},
+	"TaskResponse":     {{"task", 1, "provider.v1.TaskRef", ""}},
+	"ValidateRequest":  {},
+	"ValidateResponse": {{"ok", 1, "bool", ""}, {"message", 2, "string", ""}},
 	"CreateRequest": {
 		{"name", 1, "string", ""}, {"user_data", 2, "bytes", ""}, {"class_json", 3, "string", ""},
 		{"image_json", 4, "string", ""}, {"networks_json", 5, "string", ""}, {"disks_json", 6, "string", ""},
@@ -100,8 +100,8 @@ var wireFacts = map[string][]field{
 		{"disks", 7, "provider.v1.DiskInfo", "repeated"}, {"networks", 8, "provider.v1.NetworkInfo", "repeated"},
 		{"provider_raw", 9, "string", "map<string,string>"},
 	},
-	"DiskInfo":    {{"id", 1, "string", ""}, {"path", 2, "string", ""}, {"size_gib", 3, "int32", ""}, {"format", 4, "string", ""}},
-	"NetworkInfo": {{"name", 1, "string", ""}, {"mac", 2, "string", ""}, {"ip_address", 3, "string", ""}},
+	"DiskInfo":               {{"id", 1, "string", ""}, {"path", 2, "string", ""}, {"size_gib", 3, "int32", ""}, {"format", 4, "string", ""}},
+	"NetworkInfo":            {{"name", 1, "string", ""}, {"mac", 2, "string", ""}, {"ip_address", 3, "string", ""}},
 	"GetCapabilitiesRequest": {},
 	"GetCapabilitiesResponse": {
 		{"supports_reconfigure_online", 1, "bool", ""}, {"supports_disk_expansion_online", 2, "bool", ""},

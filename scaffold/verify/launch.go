@@ -15,6 +15,7 @@ import (
 
 	"github.com/vctsio/vcts/harness/config"
 	"github.com/vctsio/vcts/harness/target"
+	"github.com/vctsio/vcts/internal/child"
 	"github.com/vctsio/vcts/providers/kit"
 )
 
@@ -86,7 +87,7 @@ func (l *Launched) Start(ctx context.Context) error {
 	cmd.Stdout = l.logs
 	cmd.Stderr = l.logs
 	exited := make(chan struct{})
-	if err := startChild(cmd, exited); err != nil {
+	if err := child.Start(cmd, exited); err != nil {
 		return fmt.Errorf("start %s: %w", l.Bin, err)
 	}
 	l.cmd, l.exited = cmd, exited
@@ -178,7 +179,7 @@ func (l *Launched) stopChild(ctx context.Context) error {
 		return nil
 	default:
 	}
-	_ = terminate(l.cmd)
+	_ = child.Terminate(l.cmd)
 	grace := time.NewTimer(10 * time.Second)
 	defer grace.Stop()
 	select {
@@ -187,7 +188,7 @@ func (l *Launched) stopChild(ctx context.Context) error {
 	case <-grace.C:
 	case <-ctx.Done():
 	}
-	_ = kill(l.cmd)
+	_ = child.Kill(l.cmd)
 	select {
 	case <-l.exited:
 		return nil

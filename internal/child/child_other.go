@@ -1,15 +1,15 @@
 //go:build !linux
 
-package verify
+package child
 
 import (
 	"os"
 	"os/exec"
 )
 
-// startChild starts cmd; exited is closed once the child is reaped. Without Linux's
-// parent-death signal, a verify that is killed outright can leave the provider running.
-func startChild(cmd *exec.Cmd, exited chan struct{}) error {
+// start without Linux's parent-death signal: a parent killed outright can leave the child
+// running.
+func start(cmd *exec.Cmd, exited chan struct{}) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -22,3 +22,4 @@ func startChild(cmd *exec.Cmd, exited chan struct{}) error {
 
 func terminate(cmd *exec.Cmd) error { return cmd.Process.Signal(os.Interrupt) }
 func kill(cmd *exec.Cmd) error      { return cmd.Process.Kill() }
+func alive(int) bool                { return true }

@@ -1,4 +1,4 @@
-package verify
+package child
 
 import (
 	"os/exec"
@@ -6,12 +6,10 @@ import (
 	"syscall"
 )
 
-// startChild starts cmd in its own process group, so that a Ctrl-C at the terminal reaches
-// verify (which then stops the provider in order) rather than the provider directly, and
-// with a parent-death signal, so that the provider never outlives a verify that is killed.
-// Pdeathsig fires when the starting thread exits, so the child is started from a goroutine
-// locked to its thread until the child exits. exited is closed once the child is reaped.
-func startChild(cmd *exec.Cmd, exited chan struct{}) error {
+// start puts the child in its own process group with a parent-death signal. Pdeathsig fires
+// when the starting *thread* exits, so the child is started from a goroutine locked to its
+// thread until the child exits.
+func start(cmd *exec.Cmd, exited chan struct{}) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	started := make(chan error, 1)
 	go func() {
@@ -30,3 +28,6 @@ func startChild(cmd *exec.Cmd, exited chan struct{}) error {
 
 func terminate(cmd *exec.Cmd) error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 func kill(cmd *exec.Cmd) error      { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+
+// alive sends signal 0, which only probes.
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
