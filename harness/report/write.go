@@ -12,6 +12,7 @@ import (
 
 	"github.com/vctsio/vcts/harness/catalog"
 	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/internal/atomicfile"
 )
 
 // File names inside the report directory.
@@ -54,7 +55,7 @@ func WriteAll(dir string, r *results.Report, cucumber []byte) ([]string, error) 
 			return written, fmt.Errorf("render %s: %w", rd.name, err)
 		}
 		path := filepath.Join(dir, rd.name)
-		if err := results.WriteFileAtomic(path, data); err != nil {
+		if err := atomicfile.WriteFile(path, data); err != nil {
 			return written, err
 		}
 		written = append(written, path)

@@ -3,8 +3,6 @@ package results
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,20 +76,6 @@ func TestDecodeChecksTheSchema(t *testing.T) {
 	r, err := Decode(strings.NewReader(`{"apiVersion":"vcts.dev/results/v1","verdict":"pass","futureKey":{"x":1}}`))
 	require.NoError(t, err)
 	assert.Equal(t, VerdictPass, r.Verdict)
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "results.json")
-	require.NoError(t, WriteFileAtomic(path, []byte("one")))
-	require.NoError(t, WriteFileAtomic(path, []byte("two")))
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, "two", string(b))
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	assert.Len(t, entries, 1, "no temporary file is left behind")
-	assert.Error(t, WriteFileAtomic(filepath.Join(dir, "missing", "x"), nil))
 }
 
 func TestCollectorListenersSeeEveryScenarioInOrder(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"text/template"
 	"unicode"
 
+	"github.com/vctsio/vcts/internal/atomicfile"
 	"github.com/vctsio/vcts/internal/version"
 	"github.com/vctsio/vcts/scaffold/project"
 )
@@ -154,34 +155,12 @@ func Generate(o Options) (*Result, error) {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return res, err
 		}
-		if err := writeFile(dst, f.data); err != nil {
+		if err := atomicfile.WriteFile(dst, f.data); err != nil {
 			return res, err
 		}
 		res.Files = append(res.Files, f.path)
 	}
 	return res, nil
-}
-
-// writeFile replaces dst through a temporary file, so an interrupted init never leaves a
-// half-written file behind.
-func writeFile(dst string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }
 
 func prepare(o Options) (templateData, *Result, error) {

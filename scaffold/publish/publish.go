@@ -23,6 +23,7 @@ import (
 	"github.com/vctsio/vcts/harness/config"
 	"github.com/vctsio/vcts/harness/report"
 	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/internal/atomicfile"
 )
 
 // Defaults of the file options.
@@ -397,5 +398,5 @@ func writeFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return results.WriteFileAtomic(path, data)
+	return atomicfile.WriteFile(path, data)
 }
