@@ -495,20 +495,13 @@ func reconfigureVM(ctx context.Context, alias string, cpu, memory int) error {
 	return nil
 }
 
+// reconfigureRaw is tryReconfigureRaw that must succeed.
 func reconfigureRaw(ctx context.Context, doc *godog.DocString) error {
+	if err := tryReconfigureRaw(ctx, doc.Content); err != nil {
+		return err
+	}
 	st := current(ctx)
-	ref, err := st.vm("")
-	if err != nil {
-		return err
-	}
-	raw, err := st.rawPayloads()
-	if err != nil {
-		return err
-	}
-	octx, cancel := st.op(ctx)
-	defer cancel()
-	err = raw.ReconfigureRaw(octx, ref.id, doc.Content)
-	return st.expectOK(fmt.Sprintf("Reconfigure(id=%q, desired_json=%s)", ref.id, doc.Content), err)
+	return st.expectOK(st.last.call, st.last.err)
 }
 
 func repeatReconfigure(ctx context.Context, cpu, memory int) error {
