@@ -15,6 +15,9 @@ VCTS_IMAGE ?= vcts/vcts:dev
 # Tools are pinned in tools/go.mod (buf in tools/buf/go.mod) and run outside the workspace.
 TOOL      := GOWORK=off $(GO) tool -modfile=$(CURDIR)/tools/go.mod
 BUF       := GOWORK=off $(GO) tool -modfile=$(CURDIR)/tools/buf/go.mod buf
+# golangci-lint is GPL-3.0: run as a pinned tool, never added to any go.mod of ours.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI  := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/vctsio/vcts/internal/version.Version=$(VERSION)
 
@@ -72,8 +75,10 @@ proto-check: proto ## Fail when the committed generated code is stale
 	git diff --exit-code -- proto/gen
 
 .PHONY: lint
-lint: ## go vet, buf lint, actionlint
+lint: ## go vet, golangci-lint (both modules), buf lint, actionlint
 	$(GO) vet ./...
+	$(GOLANGCI) run ./...
+	cd e2e && $(GOLANGCI) run ./...
 	$(BUF) lint
 	$(TOOL) actionlint
 

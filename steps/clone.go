@@ -105,10 +105,10 @@ func cloneIDDiffers(ctx context.Context, target, source string) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case t.id == "":
+	switch t.id {
+	case "":
 		return st.failf("%s returned an empty target id", cloneCall(s.id, t.name))
-	case t.id == s.id:
+	case s.id:
 		return st.failf("%s returned the source's own id %q as the clone's id", cloneCall(s.id, t.name), t.id)
 	}
 	return nil

@@ -264,7 +264,7 @@ type badProbe struct {
 }
 
 // badRequest sends one named bad request; skipped is set when the dialect cannot express it.
-func (st *scenario) badRequest(ctx context.Context, request string, ref *vmRef) (call string, err error, skipped string) {
+func (st *scenario) badRequest(ctx context.Context, request string, ref *vmRef) (call, skipped string, err error) {
 	octx, cancel := st.op(ctx)
 	defer cancel()
 	unknown := func() string {
@@ -285,56 +285,56 @@ func (st *scenario) badRequest(ctx context.Context, request string, ref *vmRef) 
 	switch request {
 	case "create without a name":
 		a := st.create(ctx, "", st.s.cfg.VMSpec)
-		return a.call, a.err, ""
+		return a.call, "", a.err
 	case "create with 0 CPUs":
 		a := st.create(ctx, st.vmName("bad"), st.spec(0, int(st.s.cfg.VMSpec.MemoryMiB)))
-		return a.call, a.err, ""
+		return a.call, "", a.err
 	case "create with malformed class JSON":
 		if !rawOK {
-			return "", nil, "no raw payloads"
+			return "", "no raw payloads", nil
 		}
 		name := st.vmName("bad")
 		id, err := raw.CreateRaw(octx, name, st.s.cfg.VMSpec, `{"CPU":`)
 		st.res.addVM(id, name)
-		return fmt.Sprintf(`Create(name=%q, class_json={"CPU":)`, name), err, ""
+		return fmt.Sprintf(`Create(name=%q, class_json={"CPU":)`, name), "", err
 	case "describe an empty id":
 		_, err := st.d.Describe(octx, "")
-		return `Describe(id="")`, err, ""
+		return `Describe(id="")`, "", err
 	case "power with operation 99":
-		return powerCall(ref.id, 99), st.d.Power(octx, ref.id, 99), ""
+		return powerCall(ref.id, 99), "", st.d.Power(octx, ref.id, 99)
 	case "power an unknown VM":
 		id := unknown()
 		if err != nil {
-			return "obtaining an unknown id", err, ""
+			return "obtaining an unknown id", "", err
 		}
-		return powerCall(id, driver.PowerOn), st.d.Power(octx, id, driver.PowerOn), ""
+		return powerCall(id, driver.PowerOn), "", st.d.Power(octx, id, driver.PowerOn)
 	case "reconfigure an unknown VM":
 		id := unknown()
 		if err != nil {
-			return "obtaining an unknown id", err, ""
+			return "obtaining an unknown id", "", err
 		}
-		return fmt.Sprintf("Reconfigure(id=%q)", id), st.d.Reconfigure(octx, id, st.s.cfg.VMSpec), ""
+		return fmt.Sprintf("Reconfigure(id=%q)", id), "", st.d.Reconfigure(octx, id, st.s.cfg.VMSpec)
 	case "reconfigure with malformed desired JSON":
 		if !rawOK {
-			return "", nil, "no raw payloads"
+			return "", "no raw payloads", nil
 		}
-		return fmt.Sprintf(`Reconfigure(id=%q, desired_json={"Class":)`, ref.id), raw.ReconfigureRaw(octx, ref.id, `{"Class":`), ""
+		return fmt.Sprintf(`Reconfigure(id=%q, desired_json={"Class":)`, ref.id), "", raw.ReconfigureRaw(octx, ref.id, `{"Class":`)
 	case "delete an empty id":
-		return `Delete(id="")`, st.d.Delete(octx, ""), ""
+		return `Delete(id="")`, "", st.d.Delete(octx, "")
 	case "get the status of an unknown task":
 		if !tasksOK {
-			return "", nil, "no tasks"
+			return "", "no tasks", nil
 		}
 		_, err := tasks.TaskStatus(octx, st.s.cfg.UnknownTaskID, true)
-		return fmt.Sprintf("TaskStatus(task.id=%q)", st.s.cfg.UnknownTaskID), err, ""
+		return fmt.Sprintf("TaskStatus(task.id=%q)", st.s.cfg.UnknownTaskID), "", err
 	case "get the status of no task reference":
 		if !tasksOK {
-			return "", nil, "no tasks"
+			return "", "no tasks", nil
 		}
 		_, err := tasks.TaskStatus(octx, "", false)
-		return "TaskStatus(task=nil)", err, ""
+		return "TaskStatus(task=nil)", "", err
 	}
-	return "", fmt.Errorf("unknown bad request %q in the feature file", request), ""
+	return "", "", fmt.Errorf("unknown bad request %q in the feature file", request)
 }
 
 // crashCodes are the answers of a provider that panicked or died on a request: a client
@@ -354,7 +354,7 @@ func sendBadRequests(ctx context.Context, table *godog.Table) error {
 		p := badProbe{request: row.Cells[0].Value}
 		start := time.Now()
 		var skipped string
-		p.call, p.err, skipped = st.badRequest(ctx, p.request, ref)
+		p.call, skipped, p.err = st.badRequest(ctx, p.request, ref)
 		elapsed := time.Since(start)
 		if skipped != "" {
 			p.skipped = skipped

@@ -158,7 +158,7 @@ func TestNamesAreValidForProviders(t *testing.T) {
 
 func validName(n string) bool {
 	for _, c := range n {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			return false
 		}
 	}

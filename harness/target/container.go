@@ -100,7 +100,7 @@ func (c *Container) Start(ctx context.Context) (err error) {
 	ctrPort := network.MustParsePort(strconv.Itoa(port) + "/tcp")
 	defer func() {
 		if err != nil {
-			c.stopLocked(context.Background())
+			_ = c.stopLocked(context.Background()) // the start error is the one to report
 		}
 	}()
 	ctr, err := testcontainers.Run(ctx, c.Image,

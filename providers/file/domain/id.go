@@ -31,7 +31,7 @@ func ValidateID(kind, id string) error {
 				return InvalidArgument("%s id %s is malformed: want a lowercase UUID", kind, quoteShort(id))
 			}
 		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 				return InvalidArgument("%s id %s is malformed: want a lowercase UUID", kind, quoteShort(id))
 			}
 		}
