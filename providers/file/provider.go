@@ -27,11 +27,16 @@ import (
 // DefaultStorageDir is used when Config.StorageDir is empty.
 const DefaultStorageDir = "/var/lib/virtrigaud/vms"
 
-// Metric names registered on Config.Registerer.
+// Metric names registered on Config.Registerer. They follow the kit's naming (prefix
+// virtrigaud_provider_, label provider="file"), so one query covers every metric of a provider.
 const (
-	MetricVMs          = "provider_vms"
-	MetricSkippedFiles = "provider_file_skipped_files_total"
+	MetricVMs          = "virtrigaud_provider_vms"
+	MetricSkippedFiles = "virtrigaud_provider_file_skipped_files_total"
 )
+
+// metricLabels are the constant labels of the provider's own metrics (the kit adds the same
+// to its RPC metrics).
+var metricLabels = prometheus.Labels{"provider": "file"}
 
 // Config configures a file provider.
 type Config struct {
@@ -68,8 +73,9 @@ func New(cfg Config) (*Provider, error) {
 	log := cfg.Logger
 
 	skipped := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: MetricSkippedFiles,
-		Help: "Files and directories in the storage directory skipped at start-up because they are corrupt or not the provider's, by reason.",
+		Name:        MetricSkippedFiles,
+		ConstLabels: metricLabels,
+		Help:        "Files and directories in the storage directory skipped at start-up because they are corrupt or not the provider's, by reason.",
 	}, []string{"reason"})
 	for _, r := range []string{store.SkipForeign, store.SkipCorrupt, store.SkipOrphan, store.SkipDuplicateName} {
 		skipped.WithLabelValues(r)
@@ -89,8 +95,9 @@ func New(cfg Config) (*Provider, error) {
 
 	if cfg.Registerer != nil {
 		vms := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricVMs,
-			Help: "Number of VMs the provider manages.",
+			Name:        MetricVMs,
+			ConstLabels: metricLabels,
+			Help:        "Number of VMs the provider manages.",
 		}, func() float64 { return float64(st.Len()) })
 		var registered []prometheus.Collector
 		for _, c := range []prometheus.Collector{vms, skipped} {

@@ -152,9 +152,9 @@ func TestMetricsAndReady(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, 1.0, values[MetricVMs])
-	require.Equal(t, 1.0, values[MetricSkippedFiles+"/corrupt"])
-	require.Equal(t, 1.0, values[MetricSkippedFiles+"/foreign"])
+	require.Equal(t, 1.0, values[MetricVMs+"/file"])
+	require.Equal(t, 1.0, values[MetricSkippedFiles+"/file/corrupt"])
+	require.Equal(t, 1.0, values[MetricSkippedFiles+"/file/foreign"])
 	require.FileExists(t, filepath.Join(dir, "notes.txt"), "a foreign file was deleted")
 
 	// Registering twice on one registry is reported, not a panic.

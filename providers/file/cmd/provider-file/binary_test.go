@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
+	"github.com/vctsio/vcts/providers/file"
 )
 
 func TestBinaryStopsGracefullyOnSIGTERM(t *testing.T) {
@@ -48,7 +49,7 @@ func TestCorruptFileIsDetectedAtRestart(t *testing.T) {
 
 	p = startProvider(t, dir)
 	assert.Len(t, p.logs.withMsg(skipLogMsg), 1)
-	v, ok := p.metric(t, "provider_file_skipped_files_total", `reason="corrupt"`)
+	v, ok := p.metric(t, file.MetricSkippedFiles, `provider="file"`, `reason="corrupt"`)
 	require.True(t, ok)
 	assert.Equal(t, 1.0, v)
 	list, err := p.dial(t).v1.ListVMs(ctx, &providerv1.ListVMsRequest{})

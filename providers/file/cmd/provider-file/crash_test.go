@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
+	"github.com/vctsio/vcts/providers/file"
 )
 
 var (
@@ -260,10 +261,10 @@ func verifyAfterRestart(t testing.TB, p *providerProcess, dir string, book *ledg
 	for _, rec := range p.logs.withMsg(skipLogMsg) {
 		t.Errorf("cycle %d: the store skipped a file at start-up: %v", cycle, rec)
 	}
-	if v, ok := p.metric(t, "provider_file_skipped_files_total", `reason="corrupt"`); ok {
+	if v, ok := p.metric(t, file.MetricSkippedFiles, `provider="file"`, `reason="corrupt"`); ok {
 		assert.Zero(t, v, "cycle %d: corrupt files counted", cycle)
 	} else {
-		t.Errorf("cycle %d: /metrics has no provider_file_skipped_files_total", cycle)
+		t.Errorf("cycle %d: /metrics has no %s", cycle, file.MetricSkippedFiles)
 	}
 
 	list, err := c.v1.ListVMs(ctx, &providerv1.ListVMsRequest{})

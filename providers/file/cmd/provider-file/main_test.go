@@ -21,6 +21,7 @@ import (
 	"github.com/vctsio/vcts/internal/version"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	tutorialv1 "github.com/vctsio/vcts/proto/gen/virtrigaud/tutorial/v1"
+	"github.com/vctsio/vcts/providers/file"
 	"github.com/vctsio/vcts/providers/kit"
 )
 
@@ -178,7 +179,7 @@ func TestServesBothAPIsInProcess(t *testing.T) {
 	_, err = body.ReadFrom(metrics.Body)
 	metrics.Body.Close()
 	require.NoError(t, err)
-	assert.Contains(t, body.String(), "provider_vms 1", "the provider's metrics share the kit's registry")
+	assert.Contains(t, body.String(), file.MetricVMs+`{provider="file"} 1`, "the provider's metrics share the kit's registry")
 	assert.Contains(t, body.String(), kit.MetricRequests+`{code="OK",method="Create",provider="file",service="provider.v1.Provider"} 1`)
 
 	cancel()
