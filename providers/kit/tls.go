@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"google.golang.org/grpc/credentials"
 )
@@ -47,12 +50,13 @@ func transportCredentials(dir string, insecure bool, log *slog.Logger) (credenti
 		if insecure {
 			log.Info("TLS files present: serving mTLS, " + EnvInsecure + " is ignored")
 		}
-		cfg, err := mutualTLSConfig(dir)
+		reloader, err := newCertReloader(dir, log)
 		if err != nil {
 			return nil, err
 		}
-		log.Info("transport security: mTLS, client certificate required", "tls_dir", dir)
-		return credentials.NewTLS(cfg), nil
+		log.Info("transport security: mTLS, client certificate required", "tls_dir", dir,
+			"rotation", "changed files are used for new connections")
+		return credentials.NewTLS(reloader.serverConfig()), nil
 	case len(present) > 0:
 		return nil, fmt.Errorf("transport security: %s has %s but not %s; mount all three of %s for mTLS, "+
 			"or none of them and set %s=true for plaintext",
@@ -68,28 +72,106 @@ func transportCredentials(dir string, insecure bool, log *slog.Logger) (credenti
 	}
 }
 
-func mutualTLSConfig(dir string) (*tls.Config, error) {
-	contents := map[string][]byte{}
-	for _, name := range []string{TLSCertFile, TLSKeyFile, TLSCAFile} {
+// tlsReloadInterval bounds how often a handshake re-reads the TLS directory.
+var tlsReloadInterval = time.Second // a variable only so that tests need not wait
+
+// certReloader serves the TLS files of a directory and follows their rotation (cert-manager
+// renews certificates in place; a Secret volume swaps all three files at once): a handshake
+// re-reads them at most once per tlsReloadInterval, and a changed, valid set is used from the
+// next connection on. A set that does not load (say a rotation seen half-way) is logged and
+// the last good one stays in use, so a bad rotation never takes the provider off the air.
+type certReloader struct {
+	dir string
+	log *slog.Logger
+
+	mu      sync.Mutex
+	checked time.Time
+	raw     [3][]byte // tls.crt, tls.key, ca.crt as last loaded
+	config  *tls.Config
+	failed  [3][]byte // the contents that failed last, logged once
+}
+
+func newCertReloader(dir string, log *slog.Logger) (*certReloader, error) {
+	raw, err := readTLSFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := mutualTLSConfig(dir, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &certReloader{dir: dir, log: log, checked: time.Now(), raw: raw, config: cfg}, nil
+}
+
+// serverConfig is the tls.Config the gRPC server starts with; each handshake asks the
+// reloader for the current one.
+func (r *certReloader) serverConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return r.current(), nil
+		},
+	}
+}
+
+func (r *certReloader) current() *tls.Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.checked) < tlsReloadInterval {
+		return r.config
+	}
+	r.checked = time.Now()
+	raw, err := readTLSFiles(r.dir)
+	if err == nil && sameFiles(raw, r.raw) {
+		return r.config
+	}
+	if err == nil {
+		var cfg *tls.Config
+		if cfg, err = mutualTLSConfig(r.dir, raw); err == nil {
+			r.raw, r.config, r.failed = raw, cfg, [3][]byte{}
+			r.log.Info("transport security: reloaded the rotated TLS files", "tls_dir", r.dir)
+			return r.config
+		}
+		if sameFiles(raw, r.failed) {
+			return r.config
+		}
+		r.failed = raw
+	}
+	r.log.Warn("transport security: the TLS files changed but do not load; serving with the previous ones", "tls_dir", r.dir, "error", err)
+	return r.config
+}
+
+func sameFiles(a, b [3][]byte) bool {
+	return bytes.Equal(a[0], b[0]) && bytes.Equal(a[1], b[1]) && bytes.Equal(a[2], b[2])
+}
+
+// readTLSFiles reads tls.crt, tls.key and ca.crt.
+func readTLSFiles(dir string) (raw [3][]byte, err error) {
+	for i, name := range []string{TLSCertFile, TLSKeyFile, TLSCAFile} {
 		path := filepath.Join(dir, name)
 		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrPermission) {
-			return nil, fmt.Errorf("transport security: cannot read %s: permission denied; the TLS files must be "+
+			return raw, fmt.Errorf("transport security: cannot read %s: permission denied; the TLS files must be "+
 				"readable by the provider's user (uid %d), e.g. Secret defaultMode 0440 with the pod's fsGroup", path, os.Getuid())
 		}
 		if err != nil {
-			return nil, fmt.Errorf("transport security: cannot read %s: %w", path, err)
+			return raw, fmt.Errorf("transport security: cannot read %s: %w", path, err)
 		}
-		contents[name] = data
+		raw[i] = data
 	}
+	return raw, nil
+}
 
-	cert, err := tls.X509KeyPair(contents[TLSCertFile], contents[TLSKeyFile])
+// mutualTLSConfig builds the server's mTLS configuration from the contents of tls.crt,
+// tls.key and ca.crt: a verified client certificate is required.
+func mutualTLSConfig(dir string, raw [3][]byte) (*tls.Config, error) {
+	cert, err := tls.X509KeyPair(raw[0], raw[1])
 	if err != nil {
 		return nil, fmt.Errorf("transport security: %s and %s: %w; they must be a PEM certificate and its "+
 			"matching PEM private key", filepath.Join(dir, TLSCertFile), filepath.Join(dir, TLSKeyFile), err)
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(contents[TLSCAFile]) {
+	if !pool.AppendCertsFromPEM(raw[2]) {
 		return nil, fmt.Errorf("transport security: %s holds no PEM certificate; it must be the CA that "+
 			"signs the clients' certificates", filepath.Join(dir, TLSCAFile))
 	}

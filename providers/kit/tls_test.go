@@ -317,3 +317,49 @@ func TestMutualTLSRefusesOldProtocolVersions(t *testing.T) {
 	}
 	assert.Error(t, err, "TLS 1.1 is refused")
 }
+
+// TestMutualTLSFollowsRotatedFiles: a rotation of the directory (new CA, new server
+// certificate) is used for new connections without a restart; a rotation that does not load
+// keeps the last good files in service.
+func TestMutualTLSFollowsRotatedFiles(t *testing.T) {
+	old := tlsReloadInterval
+	tlsReloadInterval = 0
+	t.Cleanup(func() { tlsReloadInterval = old })
+
+	before := newTestCA(t, "CA before rotation")
+	logs := &syncBuffer{}
+	opts := plaintextOptions(t, logs)
+	opts.Insecure = false
+	opts.TLSDir = tlsDir(t, before)
+	addr := start(t, opts, newFakeProvider()).srv.GRPCAddr().String()
+	validate := func(serverCA, clientCA *testCA) error {
+		_, err := dialTLS(t, addr, serverCA, clientCA).Validate(t.Context(), &providerv1.ValidateRequest{})
+		return err
+	}
+	require.NoError(t, validate(before, before))
+
+	// Rotate the way a Secret volume does: all three files replaced.
+	after := newTestCA(t, "CA after rotation")
+	dir := opts.TLSDir
+	crt, key := after.issue(t, "provider", x509.ExtKeyUsageServerAuth)
+	writeFile(t, filepath.Join(dir, TLSCertFile), crt)
+	writeFile(t, filepath.Join(dir, TLSKeyFile), key)
+	writeFile(t, filepath.Join(dir, TLSCAFile), after.pem)
+
+	require.NoError(t, validate(after, after), "the rotated server certificate and client CA are in use")
+	assert.Equal(t, codes.Unavailable, status.Code(validate(before, before)), "the old CA's clients are no longer trusted")
+	assert.Len(t, logs.records(t, "transport security: reloaded the rotated TLS files"), 1)
+
+	// A key that does not match the certificate: the last good files stay in service.
+	_, otherKey := after.issue(t, "provider", x509.ExtKeyUsageServerAuth)
+	writeFile(t, filepath.Join(dir, TLSKeyFile), otherKey)
+	require.NoError(t, validate(after, after), "a broken rotation keeps the previous files")
+	require.NoError(t, validate(after, after))
+	warnings := logs.records(t, "transport security: the TLS files changed but do not load; serving with the previous ones")
+	require.Len(t, warnings, 1, "logged once, not at every handshake")
+	assert.Contains(t, warnings[0]["error"], "private key does not match public key")
+
+	// The rotation completes: the new pair is used.
+	writeFile(t, filepath.Join(dir, TLSKeyFile), key)
+	require.NoError(t, validate(after, after))
+}
