@@ -21,6 +21,7 @@ var negativeSteps = []phrase{
 	{`^I describe a VM with an unknown id$`, describeUnknown},
 	{`^the provider answers that the VM does not exist$`, answersDoesNotExist},
 	{`^the provider answers (OK|InvalidArgument|NotFound|Unimplemented)$`, providerAnswers},
+	{`^the provider answers (OK|InvalidArgument|NotFound|Unimplemented) or (OK|InvalidArgument|NotFound|Unimplemented)$`, providerAnswersEither},
 	{`^I try to get the status of (an unknown task|no task reference|a task with an empty id)$`, tryTaskStatus},
 	{`^every task the provider returned completed with done and an empty error$`, everyTaskCompleted},
 	{`^I send these bad requests one after another:$`, sendBadRequests},
@@ -203,6 +204,26 @@ func providerAnswers(ctx context.Context, codeName string) error {
 	}
 	if err := st.expectCode(*st.last, want); err != nil {
 		return err
+	}
+	return st.alive(ctx, st.last.call)
+}
+
+// providerAnswersEither is for the few requests where the contract allows two answers.
+func providerAnswersEither(ctx context.Context, first, second string) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no request was sent")
+	}
+	var want []codes.Code
+	for _, name := range []string{first, second} {
+		c, err := parseCode(name)
+		if err != nil {
+			return err
+		}
+		want = append(want, c)
+	}
+	if got, ok := codeOf(st.last.err); !ok || (got != want[0] && got != want[1]) {
+		return st.failf("%s: expected %s or %s, got %s", st.last.call, want[0], want[1], answer(st.last.err))
 	}
 	return st.alive(ctx, st.last.call)
 }
