@@ -100,10 +100,11 @@ type snapshot struct {
 	running  bool
 }
 
+// task is one entry of the node's task log. Its change cannot fail once accepted: requests
+// are checked when they arrive, and the VM lock orders the changes, so error stays empty.
 type task struct {
 	id       string
 	done     bool
-	err      string
 	finished chan struct{}
 }
 
@@ -129,7 +130,8 @@ func New(o Options) *Provider {
 // Register serves the provider on s.
 func (p *Provider) Register(s grpc.ServiceRegistrar) { providerv1.RegisterProviderServer(s, p) }
 
-// Close waits until every task handed out has been applied.
+// Close waits until every task handed out has been applied. Call it once the server that
+// serves the provider has stopped.
 func (p *Provider) Close() { p.wg.Wait() }
 
 // SnapshotNames lists the snapshots of a VM (nil for an unknown one): the wire protocol has
@@ -164,7 +166,7 @@ func notFound(n int) error {
 // queued earlier on the VMs it touches, the way a hypervisor serialises work on a VM behind
 // its lock. Called with p.mu held; apply runs with p.mu held. A nil apply is a task that only
 // waits (a repeated request whose work is already queued).
-func (p *Provider) schedule(kind string, vmid int, touches []*vm, apply func() error) *task {
+func (p *Provider) schedule(kind string, vmid int, touches []*vm, apply func()) *task {
 	p.taskSeq++
 	t := &task{
 		id:       fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%d:root@pam:", node, 0x4000+p.taskSeq, 0x100000+7*p.taskSeq, time.Now().Unix(), kind, vmid),
@@ -185,14 +187,10 @@ func (p *Provider) schedule(kind string, vmid int, touches []*vm, apply func() e
 			<-b.finished
 		}
 		p.mu.Lock()
-		var err error
 		if apply != nil {
-			err = apply()
+			apply()
 		}
 		t.done = true
-		if err != nil {
-			t.err = err.Error()
-		}
 		p.mu.Unlock()
 		close(t.finished)
 	})
@@ -252,12 +250,19 @@ func (v *vm) mac() string {
 	return fmt.Sprintf("BC:24:11:%02X:%02X:%02X", v.id>>16&0xff, v.id>>8&0xff, v.id&0xff)
 }
 
-// ips: a stopped VM has none; a running one has the address its guest agent would report.
-func (v *vm) ips() []string {
+// ip is the address the guest agent of a running VM would report; a stopped VM has none.
+func (v *vm) ip() string {
 	if !v.running {
-		return nil
+		return ""
 	}
-	return []string{fmt.Sprintf("10.10.%d.%d", v.id/250%250, v.id%250+2)}
+	return fmt.Sprintf("10.10.%d.%d", v.id/250%250, v.id%250+2)
+}
+
+func (v *vm) ips() []string {
+	if ip := v.ip(); ip != "" {
+		return []string{ip}
+	}
+	return nil
 }
 
 // GetCapabilities: no online reconfigure, no memory snapshots, no linked clones, no disk
@@ -316,9 +321,8 @@ func (p *Provider) Create(_ context.Context, req *providerv1.CreateRequest) (*pr
 	}
 	v := &vm{id: p.allocate(), name: req.GetName(), cpu: *hw.cpu, memMiB: *hw.mem, diskGiB: disk}
 	p.vms[v.id], p.names[v.name] = v, v.id
-	t := p.schedule("qmclone", from.id, []*vm{v}, func() error {
+	t := p.schedule("qmclone", from.id, []*vm{v}, func() {
 		v.ready = true
-		return nil
 	})
 	return &providerv1.CreateResponse{Id: strconv.Itoa(v.id), Task: ref(t)}, nil
 }
@@ -412,7 +416,7 @@ func (p *Provider) ListVMs(context.Context, *providerv1.ListVMsRequest) (*provid
 			Id: strconv.Itoa(id), Name: v.name, PowerState: v.power(), Ips: v.ips(),
 			Cpu: v.cpu, MemoryMib: v.memMiB,
 			Disks:       []*providerv1.DiskInfo{{Id: "scsi0", Path: fmt.Sprintf("local-lvm:vm-%d-disk-0", id), SizeGib: int32(v.diskGiB), Format: "raw"}},
-			Networks:    []*providerv1.NetworkInfo{{Name: "net0", Mac: v.mac(), IpAddress: strings.Join(v.ips(), "")}},
+			Networks:    []*providerv1.NetworkInfo{{Name: "net0", Mac: v.mac(), IpAddress: v.ip()}},
 			ProviderRaw: map[string]string{"node": node, "template": strconv.Itoa(v.raw().Template)},
 		}
 		out.Vms = append(out.Vms, info)
@@ -451,9 +455,8 @@ func (p *Provider) Power(_ context.Context, req *providerv1.PowerRequest) (*prov
 	if v.template && running {
 		return nil, status.Errorf(codes.FailedPrecondition, "VM %d is a template and cannot be started", v.id)
 	}
-	t := p.schedule(kind, v.id, []*vm{v}, func() error {
+	t := p.schedule(kind, v.id, []*vm{v}, func() {
 		v.running = running
-		return nil
 	})
 	return &providerv1.TaskResponse{Task: ref(t)}, nil
 }
@@ -474,7 +477,7 @@ func (p *Provider) Reconfigure(_ context.Context, req *providerv1.ReconfigureReq
 	if err != nil {
 		return nil, err
 	}
-	t := p.schedule("qmconfig", v.id, []*vm{v}, func() error {
+	t := p.schedule("qmconfig", v.id, []*vm{v}, func() {
 		v.running = false
 		if hw.cpu != nil {
 			v.cpu = *hw.cpu
@@ -482,7 +485,6 @@ func (p *Provider) Reconfigure(_ context.Context, req *providerv1.ReconfigureReq
 		if hw.mem != nil {
 			v.memMiB = *hw.mem
 		}
-		return nil
 	})
 	return &providerv1.TaskResponse{Task: ref(t)}, nil
 }
@@ -505,9 +507,8 @@ func (p *Provider) Delete(_ context.Context, req *providerv1.DeleteRequest) (*pr
 	if p.names[v.name] == v.id {
 		delete(p.names, v.name) // a create of this name from now on makes a new VM
 	}
-	v.deleting = p.schedule("qmdestroy", n, []*vm{v}, func() error {
+	v.deleting = p.schedule("qmdestroy", n, []*vm{v}, func() {
 		delete(p.vms, v.id)
-		return nil
 	})
 	return &providerv1.TaskResponse{Task: ref(v.deleting)}, nil
 }
@@ -530,7 +531,7 @@ func (p *Provider) TaskStatus(_ context.Context, req *providerv1.TaskStatusReque
 	if t == nil {
 		return nil, status.Errorf(codes.NotFound, "task %.80q not found on %s", id, node)
 	}
-	return &providerv1.TaskStatusResponse{Done: t.done, Error: t.err}, nil
+	return &providerv1.TaskStatusResponse{Done: t.done}, nil
 }
 
 // isUPID: UPID:node:pid:pstart:starttime:type:id:user: (nine fields, the last empty).
@@ -561,9 +562,8 @@ func (p *Provider) SnapshotCreate(_ context.Context, req *providerv1.SnapshotCre
 	}
 	s := &snapshot{name: uniqueSnapName(snapName(req.GetNameHint()), func(n string) bool { return v.snap(n) != nil })}
 	v.snaps = append(v.snaps, s)
-	t := p.schedule("qmsnapshot", v.id, []*vm{v}, func() error {
+	t := p.schedule("qmsnapshot", v.id, []*vm{v}, func() {
 		s.cpu, s.memMiB, s.running, s.ready = v.cpu, v.memMiB, v.running, true
-		return nil
 	})
 	return &providerv1.SnapshotCreateResponse{SnapshotId: s.name, Task: ref(t)}, nil
 }
@@ -589,9 +589,8 @@ func (p *Provider) SnapshotRevert(_ context.Context, req *providerv1.SnapshotRev
 	if s == nil || s.deleting != nil {
 		return nil, status.Errorf(codes.NotFound, "VM %d has no snapshot %q", v.id, req.GetSnapshotId())
 	}
-	t := p.schedule("qmrollback", v.id, []*vm{v}, func() error {
+	t := p.schedule("qmrollback", v.id, []*vm{v}, func() {
 		v.cpu, v.memMiB, v.running = s.cpu, s.memMiB, s.running
-		return nil
 	})
 	return &providerv1.TaskResponse{Task: ref(t)}, nil
 }
@@ -622,9 +621,8 @@ func (p *Provider) SnapshotDelete(_ context.Context, req *providerv1.SnapshotDel
 	case s.deleting != nil:
 		return &providerv1.TaskResponse{Task: ref(s.deleting)}, nil
 	}
-	s.deleting = p.schedule("qmdelsnapshot", n, []*vm{v}, func() error {
+	s.deleting = p.schedule("qmdelsnapshot", n, []*vm{v}, func() {
 		v.snaps = slices.DeleteFunc(v.snaps, func(x *snapshot) bool { return x == s })
-		return nil
 	})
 	return &providerv1.TaskResponse{Task: ref(s.deleting)}, nil
 }
@@ -664,7 +662,7 @@ func (p *Provider) Clone(_ context.Context, req *providerv1.CloneRequest) (*prov
 	}
 	c := &vm{id: p.allocate(), name: req.GetTargetName(), source: src.id}
 	p.vms[c.id], p.names[c.name] = c, c.id
-	t := p.schedule("qmclone", src.id, []*vm{src, c}, func() error {
+	t := p.schedule("qmclone", src.id, []*vm{src, c}, func() {
 		c.cpu, c.memMiB, c.diskGiB = src.cpu, src.memMiB, src.diskGiB
 		if hw.cpu != nil {
 			c.cpu = *hw.cpu
@@ -673,7 +671,6 @@ func (p *Provider) Clone(_ context.Context, req *providerv1.CloneRequest) (*prov
 			c.memMiB = *hw.mem
 		}
 		c.ready = true
-		return nil
 	})
 	return &providerv1.CloneResponse{TargetVmId: strconv.Itoa(c.id), Task: ref(t)}, nil
 }

@@ -152,6 +152,9 @@ func TestOtherProviderWithoutOptionalProfiles(t *testing.T) {
 	for _, q := range r.Requirements {
 		if q.Profile == "core" {
 			assert.Equal(t, results.Passed, q.Status, "%s: %s", q.ID, q.Reason)
+		} else {
+			assert.Equal(t, results.Skipped, q.Status, q.ID)
+			assert.Contains(t, q.Reason, "does not offer "+q.Profile+"s", q.ID)
 		}
 	}
 }
@@ -167,19 +170,26 @@ func TestOtherProviderWithSlowTasks(t *testing.T) {
 	requireAllPass(t, r)
 }
 
-// TestOtherProviderReusingIDs: Proxmox hands out the lowest free vmid. The suite's default
-// unknown id (a VM it created and deleted) is then soon held by a new VM, so a provider that
-// reuses ids must name an unknown id in the configuration (provider.unknown_vm_id), which the
-// contract allows.
+// TestOtherProviderReusingIDs: Proxmox hands out the lowest free vmid again. The contract
+// does not say whether a deleted VM's id may be reused, and with reuse two things go wrong
+// under the suite: its default unknown id (a VM it created and deleted) is soon held by a new
+// VM, and a repeated delete (CORE-031) deletes whichever VM of a concurrent scenario got the
+// id in between. Named unknown id (provider.unknown_vm_id) and one scenario at a time, the
+// suite has nothing to trip over, and the provider passes.
 func TestOtherProviderReusingIDs(t *testing.T) {
-	t.Run("configured unknown id", func(t *testing.T) {
-		s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true})
-		requireAllPass(t, runSuite(t, s, func(f *config.File) { f.Provider.UnknownVMID = "999999" }))
+	t.Run("configured unknown id, one scenario at a time", func(t *testing.T) {
+		s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true, TaskDelay: 2 * time.Millisecond})
+		requireAllPass(t, runSuite(t, s, func(f *config.File) {
+			f.Provider.UnknownVMID = "999999"
+			f.Tests.Parallel = 1
+		}))
 	})
-	t.Run("default unknown id", func(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
 		if os.Getenv("VCTS_OTHERPROVIDER_FINDINGS") == "" {
-			t.Skip("finding: with reused vmids the suite's default unknown id (created and deleted) is taken again by a later create; " +
-				"CORE-016/023/030 and SNAP-002/CLONE-009 then act on a live VM. Set VCTS_OTHERPROVIDER_FINDINGS=1 to run it")
+			t.Skip("finding (contract gap): with reused vmids the suite acts on live VMs it takes for unknown or deleted ones: " +
+				"the created-and-deleted unknown id is reused (CORE-016/023, SNAP-002, CLONE-009 fail; CORE-030 deletes a concurrent scenario's VM), " +
+				"and CORE-031's repeated delete hits a VM created meanwhile (CORE-028/029/031/032/033/036/039 fail at random). " +
+				"Set VCTS_OTHERPROVIDER_FINDINGS=1 to run it")
 		}
 		s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true})
 		requireAllPass(t, runSuite(t, s, nil))
@@ -191,7 +201,7 @@ func TestOtherProviderReusingIDs(t *testing.T) {
 func TestOtherProviderParsingTaskIDs(t *testing.T) {
 	if os.Getenv("VCTS_OTHERPROVIDER_FINDINGS") == "" {
 		t.Skip("finding: the suite's unknown task id is made up (\"<run id>-unknown-task\"), not in the provider's format, and no configuration key " +
-			"can supply one; CORE-034 and CORE-036 fail a provider that rejects a malformed UPID. Set VCTS_OTHERPROVIDER_FINDINGS=1 to run it")
+			"can supply one; CORE-034 fails a provider that rejects a malformed UPID as InvalidArgument. Set VCTS_OTHERPROVIDER_FINDINGS=1 to run it")
 	}
 	s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, StrictTaskIDs: true})
 	requireAllPass(t, runSuite(t, s, nil))
