@@ -100,8 +100,8 @@ type snapshot struct {
 	running  bool
 }
 
-// task is one entry of the node's task log. Its change cannot fail once accepted: requests
-// are checked when they arrive, and the VM lock orders the changes, so error stays empty.
+// task is one entry of the node's task log. A task never reports an error: requests are
+// checked when they arrive, and the VM lock orders the changes, so an accepted one applies.
 type task struct {
 	id       string
 	done     bool
