@@ -67,6 +67,9 @@ type Config struct {
 	// UnknownVMID is a well-formed id of a VM that does not exist, in the provider's own
 	// format; empty means the suite creates and deletes a VM to get one.
 	UnknownVMID string
+	// UnknownTaskID is a well-formed id of a task that does not exist, in the provider's
+	// format; empty means the suite makes one up.
+	UnknownTaskID string
 	// KnownFailing lists requirement IDs that must fail; one that passes fails the run.
 	KnownFailing []string
 	// ReportDir, when set, receives every report (JUnit, HTML, results.json, ...).
@@ -94,6 +97,7 @@ func (c Config) options() (runner.Options, error) {
 	f := config.Default()
 	f.Provider.Name = c.ProviderName
 	f.Provider.UnknownVMID = c.UnknownVMID
+	f.Provider.UnknownTaskID = c.UnknownTaskID
 	f.Tests.IdempotentCount = c.IdempotentCount
 	f.Tests.ParallelCreates = c.ParallelCreates
 	f.Tests.CallTimeout = config.Duration(c.CallTimeout)

@@ -90,6 +90,9 @@ func (st *scenario) expectCode(a attempt, want codes.Code) error {
 	if ok && got == want {
 		return nil
 	}
+	if a.hint != "" {
+		return st.failf("%s: expected %s, got %s (%s)", a.call, want, answer(a.err), a.hint)
+	}
 	return st.failf("%s: expected %s, got %s", a.call, want, answer(a.err))
 }
 

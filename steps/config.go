@@ -59,6 +59,7 @@ type Config struct {
 	UnknownSnapshotID string
 	// UnknownTaskID is a task id the provider never issued (default: made up from RunID).
 	UnknownTaskID string
+	madeUpTaskID  bool // UnknownTaskID is the default, not the user's
 	// Results receives one record per scenario, passed, failed or skipped.
 	Results *results.Collector
 }
@@ -153,6 +154,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.UnknownTaskID == "" {
 		c.UnknownTaskID = c.RunID + "-unknown-task"
+		c.madeUpTaskID = true
 	}
 	if c.Results == nil {
 		c.Results = &results.Collector{}

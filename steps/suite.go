@@ -38,6 +38,8 @@ type Suite struct {
 	own *resources
 
 	unknownMu       sync.Mutex
+	probed          bool
+	idsReused       bool
 	unknownVM       string
 	unknownVMFailed error
 }
@@ -169,6 +171,7 @@ type attempt struct {
 	err    error
 	id     string // the id a create or clone returned
 	exists bool   // what a Describe answered
+	hint   string // added to a failure: what the user can check or configure
 }
 
 func current(ctx context.Context) *scenario {

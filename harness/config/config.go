@@ -64,6 +64,9 @@ type Provider struct {
 	// UnknownVMID is a well-formed id of a VM that does not exist, in the provider's own
 	// id format; empty means the suite creates and deletes a VM to obtain one.
 	UnknownVMID string `json:"unknown_vm_id,omitempty"`
+	// UnknownTaskID is a well-formed id of a task that does not exist, in the provider's
+	// own task-id format; empty means the suite makes one up.
+	UnknownTaskID string `json:"unknown_task_id,omitempty"`
 }
 
 // Target chooses how the provider under test is reached.

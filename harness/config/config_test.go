@@ -140,7 +140,7 @@ func TestStrictErrorsNameTheKey(t *testing.T) {
 		name, yaml, key, msg string
 	}{
 		{"unknown top-level key", "providers: {}", "providers", "unknown key"},
-		{"unknown nested key lists the known ones", "provider: {tsl: true}", "provider.tsl", "known keys here: dialect, endpoint, name, tls, unknown_vm_id"},
+		{"unknown nested key lists the known ones", "provider: {tsl: true}", "provider.tsl", "known keys here: dialect, endpoint, name, tls, unknown_task_id, unknown_vm_id"},
 		{"unknown key in a list item", "profiles: {core: {vm_specs: [{cpu: 1, memory: 1, ram: 2}]}}", "profiles.core.vm_specs[0].ram", "unknown key"},
 		{"unknown key in the tls mapping", "provider: {tls: {ca: a, bogus: b}}", "provider.tls", `unknown field "bogus"`},
 		{"case matters", "Provider: {}", "Provider", "unknown key"},

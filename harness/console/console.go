@@ -87,6 +87,9 @@ func Summary(w io.Writer, r *results.Report) {
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "❌ %s\n", p)
 	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "ℹ️  %s\n", n)
+	}
 	fmt.Fprintln(w, report.Headline(r))
 	if t := r.Timings; t != nil {
 		fmt.Fprintf(w, "⏱  scenarios %s · provider start %s · cleanup %s · provider stop %s · total %s\n",

@@ -29,6 +29,12 @@ func WriteMarkdown(w io.Writer, r *results.Report) error {
 			fmt.Fprintf(&b, "- ❌ %s\n", mdText(p))
 		}
 	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\n### Notes\n\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "- ℹ️ %s\n", mdText(n))
+		}
+	}
 	section := func(title string, match func(results.Status) bool) {
 		var rows []results.Requirement
 		for _, q := range r.Requirements {

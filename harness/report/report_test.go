@@ -287,3 +287,17 @@ func TestWriteAllAndReRender(t *testing.T) {
 	_, err = os.Stat(filepath.Join(again, CucumberFile))
 	assert.True(t, os.IsNotExist(err), "cucumber JSON is the run's own output, not re-rendered")
 }
+
+func TestNotesAreShownWithoutFailingAnything(t *testing.T) {
+	r := report(t)
+	r.Notes = []string{"scenarios ran one at a time <b>"}
+	var page, md bytes.Buffer
+	require.NoError(t, WriteHTML(&page, r))
+	require.NoError(t, WriteMarkdown(&md, r))
+	assert.Contains(t, page.String(), "<h2>Notes</h2>")
+	assert.Contains(t, page.String(), "<li>scenarios ran one at a time &lt;b&gt;</li>")
+	assert.Contains(t, md.String(), "### Notes\n\n- ℹ️ scenarios ran one at a time &lt;b&gt;\n")
+	var junit bytes.Buffer
+	require.NoError(t, WriteJUnit(&junit, r))
+	assert.NotContains(t, junit.String(), "one at a time", "a note is no test failure")
+}

@@ -45,7 +45,10 @@ type Report struct {
 	Verdict Verdict `json:"verdict"`
 	// Problems are run-level failures that belong to no scenario (nothing selected, a
 	// scenario that recorded no result, the run interrupted, ...).
-	Problems     []string      `json:"problems,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+	// Notes are run-level observations that change how the run went without failing it
+	// (e.g. scenarios ran one at a time because the provider reuses the ids of deleted VMs).
+	Notes        []string      `json:"notes,omitempty"`
 	Profiles     []Profile     `json:"profiles"`
 	Requirements []Requirement `json:"requirements"`
 	Scenarios    []Scenario    `json:"scenarios"`

@@ -50,6 +50,9 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 	for i, p := range r.Problems {
 		r.Problems[i] = CleanText(p)
 	}
+	for i, n := range r.Notes {
+		r.Notes[i] = CleanText(n)
+	}
 	r.ProviderLogs = CleanText(r.ProviderLogs)
 	byReq := map[string][]int{}
 	var order []string

@@ -107,6 +107,7 @@ func applyStepsConfig(sc *steps.Config, f config.File) {
 		}
 	}
 	sc.UnknownVMID = f.Provider.UnknownVMID
+	sc.UnknownTaskID = f.Provider.UnknownTaskID
 }
 
 // recordEffective writes the values the steps will use back into the configuration that

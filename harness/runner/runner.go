@@ -213,7 +213,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	var cucumber bytes.Buffer
 	began := time.Now()
-	status, interrupted := runGodog(runCtx, suite, tags, int(cfg.Tests.Parallel), &cucumber, log)
+	concurrency := int(cfg.Tests.Parallel)
+	if profilesRun(sc.Profiles) && suite.Prepare(runCtx) && concurrency > 1 {
+		concurrency = 1
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs: scenarios ran one at a time "+
+			"(tests.parallel %d ignored), since a repeated delete in one scenario would hit the VM another one just created", cfg.Tests.Parallel))
+	}
+	status, interrupted := runGodog(runCtx, suite, tags, concurrency, &cucumber, log)
 	timings.Suite = time.Since(began)
 	res.Cucumber = cucumber.Bytes()
 
@@ -241,6 +247,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	stopTarget()
 	return finish(nil)
+}
+
+// profilesRun reports whether any selected profile runs (has no skip reason).
+func profilesRun(profiles map[string]string) bool {
+	for _, reason := range profiles {
+		if reason == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func describeTarget(rep *results.Report, cfg config.File, t target.Target) {

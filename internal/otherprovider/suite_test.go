@@ -3,7 +3,6 @@ package otherprovider_test
 import (
 	"context"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -170,39 +169,57 @@ func TestOtherProviderWithSlowTasks(t *testing.T) {
 	requireAllPass(t, r)
 }
 
-// TestOtherProviderReusingIDs: Proxmox hands out the lowest free vmid again. The contract
-// does not say whether a deleted VM's id may be reused, and with reuse two things go wrong
-// under the suite: its default unknown id (a VM it created and deleted) is soon held by a new
-// VM, and a repeated delete (CORE-031) deletes whichever VM of a concurrent scenario got the
-// id in between. Named unknown id (provider.unknown_vm_id) and one scenario at a time, the
-// suite has nothing to trip over, and the provider passes.
+// TestOtherProviderReusingIDs: Proxmox hands the lowest free vmid out again. The suite's
+// default unknown id (a VM it created and deleted) would soon be a live VM, and one scenario's
+// repeated delete would hit the VM a concurrent scenario just got under the same id. The
+// suite finds that out before any scenario runs: it runs them one at a time and says so, and
+// without a configured unknown id it skips the requirements that need one, saying why,
+// instead of acting on a VM it does not own.
 func TestOtherProviderReusingIDs(t *testing.T) {
-	t.Run("configured unknown id, one scenario at a time", func(t *testing.T) {
+	reuseNote := func(t *testing.T, r *results.Report) {
+		t.Helper()
+		require.Len(t, r.Notes, 1)
+		assert.Contains(t, r.Notes[0], "reuses the ids of deleted VMs: scenarios ran one at a time")
+	}
+	t.Run("configured unknown id", func(t *testing.T) {
 		s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true, TaskDelay: 2 * time.Millisecond})
-		requireAllPass(t, runSuite(t, s, func(f *config.File) {
-			f.Provider.UnknownVMID = "999999"
-			f.Tests.Parallel = 1
-		}))
+		r := runSuite(t, s, func(f *config.File) { f.Provider.UnknownVMID = "999999" })
+		requireAllPass(t, r)
+		reuseNote(t, r)
 	})
 	t.Run("defaults", func(t *testing.T) {
-		if os.Getenv("VCTS_OTHERPROVIDER_FINDINGS") == "" {
-			t.Skip("finding (contract gap): with reused vmids the suite acts on live VMs it takes for unknown or deleted ones: " +
-				"the created-and-deleted unknown id is reused (CORE-016/023, SNAP-002, CLONE-009 fail; CORE-030 deletes a concurrent scenario's VM), " +
-				"and CORE-031's repeated delete hits a VM created meanwhile (CORE-028/029/031/032/033/036/039 fail at random). " +
-				"Set VCTS_OTHERPROVIDER_FINDINGS=1 to run it")
+		s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true, TaskDelay: 2 * time.Millisecond})
+		r := runSuite(t, s, nil)
+		require.Empty(t, failures(r), "problems: %v", r.Problems)
+		assert.Equal(t, results.VerdictPartial, r.Verdict, "requirements the suite could not test safely make the run partial")
+		reuseNote(t, r)
+		skipped := map[string]bool{}
+		for _, q := range r.Requirements {
+			if q.Status == results.Skipped {
+				skipped[q.ID] = true
+				assert.Contains(t, q.Reason, "set provider.unknown_vm_id", q.ID)
+			}
 		}
-		s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true})
-		requireAllPass(t, runSuite(t, s, nil))
+		for _, id := range []string{"CORE-016", "CORE-023", "CORE-030", "SNAP-002", "CLONE-009"} {
+			assert.True(t, skipped[id], "%s needs an unknown VM id", id)
+		}
+		assert.False(t, skipped["CORE-036"], "the bad-request scenario leaves out only the requests that need an unknown VM")
 	})
 }
 
 // TestOtherProviderParsingTaskIDs: a provider that must parse a UPID answers InvalidArgument
-// for a task id that is not one, as the contract's General rules ask of malformed input.
+// for a task id that is not one, as the contract's General rules ask of malformed input. The
+// suite's made-up id then fails CORE-034 with a hint; a configured, well-formed one passes.
 func TestOtherProviderParsingTaskIDs(t *testing.T) {
-	if os.Getenv("VCTS_OTHERPROVIDER_FINDINGS") == "" {
-		t.Skip("finding: the suite's unknown task id is made up (\"<run id>-unknown-task\"), not in the provider's format, and no configuration key " +
-			"can supply one; CORE-034 fails a provider that rejects a malformed UPID as InvalidArgument. Set VCTS_OTHERPROVIDER_FINDINGS=1 to run it")
-	}
 	s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, StrictTaskIDs: true})
-	requireAllPass(t, runSuite(t, s, nil))
+	r := runSuite(t, s, nil)
+	f := failures(r)
+	require.Len(t, f, 1, "only the unknown-task rule: %v", f)
+	assert.Contains(t, f[0], "CORE-034")
+	assert.Contains(t, f[0], "expected NotFound, got InvalidArgument")
+	assert.Contains(t, f[0], "set provider.unknown_task_id")
+
+	requireAllPass(t, runSuite(t, s, func(f *config.File) {
+		f.Provider.UnknownTaskID = "UPID:node1:00000000:00000000:00000000:qmstart:999999:root@pam:"
+	}))
 }

@@ -350,9 +350,10 @@ type Hardware struct {
 // Keys accepted (case-insensitively) in Describe's provider_raw_json. The wire protocol leaves
 // the field free-form, so the suite accepts the common spellings, at the top level or one
 // level down under "class", "spec", "hardware" or "config". A bare "memory" is not accepted:
-// it is ambiguous between MiB, bytes and quantity strings.
+// it is ambiguous between MiB, bytes and quantity strings. A plain "cpu" comes last: some
+// hypervisors (Proxmox) use it for the CPU load next to "cpus" or "maxcpu" for the count.
 var (
-	rawCPUKeys       = []string{"cpu", "cpus", "numcpu", "numcpus", "vcpu", "vcpus"}
+	rawCPUKeys       = []string{"cpus", "numcpus", "numcpu", "vcpus", "vcpu", "maxcpu", "cpu"}
 	rawMemoryKeys    = []string{"memorymib", "memory_mib", "memmib"}
 	rawHardwareNests = []string{"class", "spec", "hardware", "config"}
 )

@@ -292,6 +292,9 @@ func TestHardwareFromRawJSON(t *testing.T) {
 		{`not json`, Hardware{}, false},
 		{``, Hardware{}, false},
 		{`[1,2]`, Hardware{}, false},
+		// Proxmox-like: "cpu" is the load; the count is in "cpus" or "maxcpu".
+		{`{"cpu":0,"cpus":2,"memory_mib":2048}`, Hardware{2, 2048}, true},
+		{`{"cpu":1,"maxcpu":4,"memmib":4096}`, Hardware{4, 4096}, true},
 	} {
 		hw, ok := HardwareFromRawJSON(tc.raw)
 		if ok != tc.ok || hw != tc.hw {
