@@ -81,6 +81,22 @@ func TestScaffoldChartLintsStrictly(t *testing.T) {
 	}
 }
 
+// Lint reads values.schema.json too: a misspelt value fails `helm lint --strict`.
+func TestScaffoldChartLintRefusesAMisspeltValue(t *testing.T) {
+	kv, err := chartutil.ParseKubeVersion(chart.KubeVersion)
+	require.NoError(t, err)
+	vals, err := chart.Values{Set: []string{"tls.enable=true"}}.Merge()
+	require.NoError(t, err)
+	l := lint.AllWithKubeVersionAndSchemaValidation(scaffoldChartDir(t), vals, namespace, kv, false)
+	var errs []string
+	for _, m := range l.Messages {
+		if m.Severity >= support.WarningSev {
+			errs = append(errs, m.Error())
+		}
+	}
+	assert.Contains(t, strings.Join(errs, "\n"), "'enable'")
+}
+
 func TestScaffoldChartRendersStrictKubernetesObjects(t *testing.T) {
 	dir := scaffoldChartDir(t)
 	for name, v := range map[string]chart.Values{
@@ -88,6 +104,18 @@ func TestScaffoldChartRendersStrictKubernetesObjects(t *testing.T) {
 		"tls":      scaffoldTLS,
 		"extras": {Set: []string{"podAnnotations.a=b", "nodeSelector.disk=ssd", "imagePullSecrets[0].name=pull",
 			"provider.extraEnv[0].name=HYPERVISOR_URL", "provider.extraEnv[0].value=https://hv.example"}},
+		// The schema passes Kubernetes objects through and takes quantities as numbers too.
+		"kubernetes objects": {Set: []string{
+			"provider.extraEnv[0].name=HV_PASSWORD", "provider.extraEnv[0].valueFrom.secretKeyRef.name=hv",
+			"provider.extraEnv[0].valueFrom.secretKeyRef.key=password",
+			"resources.requests.cpu=0.5", "resources.limits.cpu=2", "resources.limits.memory=1.5Gi",
+			"tolerations[0].key=hv", "tolerations[0].operator=Exists", "tolerations[0].effect=NoSchedule",
+			"affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=hv",
+			"affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists",
+			"securityContext.seccompProfile.type=RuntimeDefault", "probes.liveness.initialDelaySeconds=3",
+			"probes.liveness.terminationGracePeriodSeconds=10", "probes.readiness.successThreshold=2",
+			"replicaCount=0", "service.type=NodePort",
+		}, SetStr: []string{"image.tag=1"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r, objs := renderScaffold(t, dir, v)
@@ -228,7 +256,9 @@ func TestScaffoldChartValues(t *testing.T) {
 
 	ch, err := chart.Load(dir)
 	require.NoError(t, err)
-	_, err = chart.Render(ch, scaffoldRelease, namespace, chart.Values{Set: []string{"tls.enabled=true"}})
+	// The schema refuses this first (TestScaffoldBadValuesAreRejected); the template's own
+	// guard still holds with --skip-schema-validation.
+	_, err = chart.Render(ch, scaffoldRelease, namespace, chart.Values{Set: []string{"tls.enabled=true"}, NoCheck: true})
 	assert.ErrorContains(t, err, "tls.enabled needs tls.secretName")
 }
 
@@ -249,4 +279,52 @@ func TestScaffoldChecksCatchAMisspeltField(t *testing.T) {
 	require.NoError(t, err, "helm itself renders it")
 	_, err = chart.DecodeAll(r)
 	assert.ErrorContains(t, err, "readOnlyRootFilesytem")
+}
+
+// values.schema.json of the generated chart turns a misspelt or mistyped value, which helm
+// would otherwise ignore, into an error that names the key: where it is (helm prints a JSON
+// pointer) and, for an unknown key, the key itself. Each case is refused by the schema,
+// before any template runs.
+func TestScaffoldBadValuesAreRejected(t *testing.T) {
+	cases := map[string]struct {
+		v    chart.Values
+		want []string
+	}{
+		"unknown top-level key":   {chart.Values{Set: []string{"replicaCont=2"}}, []string{"'replicaCont'"}},
+		"unknown key under tls":   {chart.Values{Set: []string{"tls.enable=true"}}, []string{"'/tls'", "'enable'"}},
+		"unknown key under image": {chart.Values{Set: []string{"image.tg=v1"}}, []string{"'/image'", "'tg'"}},
+		"unknown key in service":  {chart.Values{Set: []string{"service.grpcPrt=9000"}}, []string{"'/service'", "'grpcPrt'"}},
+		"unknown key in provider": {chart.Values{Set: []string{"provider.loglevel=debug"}}, []string{"'/provider'", "'loglevel'"}},
+		"unknown key in a probe":  {chart.Values{Set: []string{"probes.liveness.periodSecond=5"}}, []string{"'/probes/liveness'", "'periodSecond'"}},
+		"unknown probe":           {chart.Values{Set: []string{"probes.startup.periodSeconds=5"}}, []string{"'/probes'", "'startup'"}},
+		"misspelt env var field": {chart.Values{Set: []string{"provider.extraEnv[0].name=A", "provider.extraEnv[0].vaule=x"}},
+			[]string{"'/provider/extraEnv/0'", "'vaule'"}},
+		"string port":        {chart.Values{SetStr: []string{"service.grpcPort=x"}}, []string{"'/service/grpcPort'"}},
+		"port out of range":  {chart.Values{Set: []string{"service.httpPort=70000"}}, []string{"'/service/httpPort'"}},
+		"tls without secret": {chart.Values{Set: []string{"tls.enabled=true"}}, []string{"'/tls/secretName'"}},
+		"tls with the secret removed": {chart.Values{Set: []string{"tls.enabled=true", "tls.secretName=null"}},
+			[]string{"'/tls'", "'secretName'"}},
+		"negative replicas":      {chart.Values{Set: []string{"replicaCount=-1"}}, []string{"'/replicaCount'"}},
+		"unknown log level":      {chart.Values{Set: []string{"provider.logLevel=verbose"}}, []string{"'/provider/logLevel'"}},
+		"bad pull policy":        {chart.Values{Set: []string{"image.pullPolicy=Sometimes"}}, []string{"'/image/pullPolicy'"}},
+		"bad service type":       {chart.Values{Set: []string{"service.type=ExternalName"}}, []string{"'/service/type'"}},
+		"env var without a name": {chart.Values{Set: []string{"provider.extraEnv[0].value=x"}}, []string{"'/provider/extraEnv/0'", "'name'"}},
+		"numeric env var value": {chart.Values{Set: []string{"provider.extraEnv[0].name=A", "provider.extraEnv[0].value=8080"}},
+			[]string{"'/provider/extraEnv/0/value'"}},
+		"bad memory quantity":  {chart.Values{Set: []string{"resources.limits.memory=lots"}}, []string{"'/resources/limits/memory'"}},
+		"probe period of zero": {chart.Values{Set: []string{"probes.readiness.periodSeconds=0"}}, []string{"'/probes/readiness/periodSeconds'"}},
+		"bad fullnameOverride": {chart.Values{Set: []string{"fullnameOverride=9Lives"}}, []string{"'/fullnameOverride'"}},
+	}
+	ch, err := chart.Load(scaffoldChartDir(t))
+	require.NoError(t, err)
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := chart.Render(ch, scaffoldRelease, namespace, tc.v)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "schema", "refused by values.schema.json, not by a template")
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w, "the error names the bad key")
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package initproject
 
 import (
+	"encoding/json"
 	"errors"
 	"go/format"
 	"os"
@@ -36,6 +37,7 @@ var wantPaths = []string{
 	"charts/provider-acme/templates/_helpers.tpl",
 	"charts/provider-acme/templates/deployment.yaml",
 	"charts/provider-acme/templates/service.yaml",
+	"charts/provider-acme/values.schema.json",
 	"charts/provider-acme/values.yaml",
 	"cmd/provider-acme/Dockerfile",
 	"cmd/provider-acme/main.go",
@@ -184,6 +186,52 @@ func TestGeneratedChartParses(t *testing.T) {
 	deploy := read(t, filepath.Join(chart, "templates"), "deployment.yaml")
 	assert.Regexp(t, regexp.MustCompile(`readinessProbe:\s+grpc:\s+port: \{\{ \.Values\.service\.grpcPort \}\}\s+service: provider`), deploy)
 	assert.Contains(t, deploy, `{{- include "provider-acme.selectorLabels" . | nindent 6 }}`)
+}
+
+// The schema is rendered JSON and describes values.yaml exactly: every key there has a
+// property here (so the defaults are not refused as unknown) and the schema names no top-level
+// key that values.yaml dropped. Whether the defaults also satisfy the schema is checked with
+// helm itself in e2e/chart.
+func TestGeneratedSchemaCoversTheValues(t *testing.T) {
+	_, dir := generate(t, Options{})
+	chart := filepath.Join(dir, "charts", "provider-acme")
+	var schema map[string]any
+	require.NoError(t, json.Unmarshal([]byte(read(t, chart, "values.schema.json")), &schema))
+	assert.Equal(t, "http://json-schema.org/draft-07/schema#", schema["$schema"])
+	assert.Equal(t, "provider-acme chart values", schema["title"])
+
+	var values map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(read(t, chart, "values.yaml")), &values))
+	props, ok := schema["properties"].(map[string]any)
+	require.True(t, ok)
+	var schemaKeys, valueKeys []string
+	for k := range props {
+		if k != "global" { // set by a parent chart, never in values.yaml
+			schemaKeys = append(schemaKeys, k)
+		}
+	}
+	for k := range values {
+		valueKeys = append(valueKeys, k)
+	}
+	assert.ElementsMatch(t, valueKeys, schemaKeys)
+	assertKnown(t, "", values, schema)
+}
+
+// assertKnown fails for a key of values that s, an object schema refusing unknown keys,
+// has no property for, and descends into the nested objects s describes.
+func assertKnown(t *testing.T, at string, values map[string]any, s map[string]any) {
+	t.Helper()
+	props, _ := s["properties"].(map[string]any)
+	for k, v := range values {
+		p, ok := props[k].(map[string]any)
+		if !ok {
+			assert.NotEqual(t, false, s["additionalProperties"], "values.yaml has %s%s, the schema refuses it", at, k)
+			continue
+		}
+		if nested, ok := v.(map[string]any); ok {
+			assertKnown(t, at+k+".", nested, p)
+		}
+	}
 }
 
 func TestGenerateRefusesToOverwrite(t *testing.T) {
