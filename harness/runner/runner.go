@@ -124,6 +124,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer cancelRun()
 
 	conn := o.Conn
+	var brk *breaker // on the connection the runner dials; a caller's own connection has none
 	tgt := o.Target
 	// stopTarget stops the provider and keeps its final logs (containers flush on exit).
 	// It runs before the reports are rendered, and as a safety net on every other return.
@@ -160,7 +161,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			stopTarget()
 			return finish(err)
 		}
-		cc, err := grpc.NewClient(tgt.Endpoint(), tgt.DialOptions()...)
+		brk = newBreaker()
+		opts := append(tgt.DialOptions(), grpc.WithChainUnaryInterceptor(brk.interceptor))
+		cc, err := grpc.NewClient(tgt.Endpoint(), opts...)
 		if err != nil {
 			rep.Problems = append(rep.Problems, "dial: "+err.Error())
 			stopTarget()
@@ -230,6 +233,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	began = time.Now()
 	cleanErr := suite.Cleanup(cctx)
+	if brk != nil {
+		if why := brk.tripped(); why != "" {
+			rep.Problems = append(rep.Problems, why)
+		}
+	}
 	timings.Cleanup = time.Since(began)
 	cancel()
 	if cleanErr != nil {
