@@ -112,12 +112,16 @@ func (s *Suite) Prepare(ctx context.Context) (idsReused bool) {
 	return s.idsReused
 }
 
+func idsReused(err error) bool {
+	var reuse *IDReuseError
+	return errors.As(err, &reuse)
+}
+
 // noUnknownID ends a step that needed an unknown VM id and got none: a provider that reuses
 // ids without a configured unknown id skips the requirement (the suite cannot test it
 // safely); any other reason is a failure.
 func (st *scenario) noUnknownID(err error) error {
-	var reuse *IDReuseError
-	if errors.As(err, &reuse) {
+	if idsReused(err) {
 		st.skip = err.Error()
 		return godog.ErrSkip
 	}
@@ -389,7 +393,7 @@ func (st *scenario) badRequest(ctx context.Context, request string, ref *vmRef) 
 		return powerCall(ref.id, 99), "", st.d.Power(octx, ref.id, 99)
 	case "power an unknown VM":
 		id := unknown()
-		if reuse := (*IDReuseError)(nil); errors.As(err, &reuse) {
+		if idsReused(err) {
 			return "", err.Error(), nil
 		}
 		if err != nil {
@@ -398,7 +402,7 @@ func (st *scenario) badRequest(ctx context.Context, request string, ref *vmRef) 
 		return powerCall(id, driver.PowerOn), "", st.d.Power(octx, id, driver.PowerOn)
 	case "reconfigure an unknown VM":
 		id := unknown()
-		if reuse := (*IDReuseError)(nil); errors.As(err, &reuse) {
+		if idsReused(err) {
 			return "", err.Error(), nil
 		}
 		if err != nil {
