@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vctsio/vcts/harness/config"
 	"github.com/vctsio/vcts/harness/console"
 	"github.com/vctsio/vcts/harness/runner"
 	"github.com/vctsio/vcts/internal/cli"
@@ -25,6 +27,13 @@ process target. Against any running provider that speaks the v1 wire protocol:
   vcts run --target endpoint --endpoint 127.0.0.1:9443 --profile all`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Zero means "from the config file" internally; typed on the command line it is a mistake.
+			if cmd.Flags().Changed("concurrency") && tf.o.Concurrency == 0 {
+				return &config.Error{Source: "flags", Key: "--concurrency", Err: errors.New("must be positive, got 0")}
+			}
+			if cmd.Flags().Changed("timeout") && tf.o.Timeout == 0 {
+				return &config.Error{Source: "flags", Key: "--timeout", Err: errors.New("must be positive, got 0s")}
+			}
 			cfg, profiles, err := tf.resolve()
 			if err != nil {
 				return err

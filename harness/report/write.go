@@ -6,6 +6,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,20 @@ const (
 	BadgeFile    = "badge.svg"
 	CatalogFile  = "catalog.yaml"
 )
+
+// CheckDir creates dir when needed and proves that files can be written there, so a run
+// learns before it starts, not after, that its reports would be lost.
+func CheckDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".vcts-write-check-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	return errors.Join(f.Close(), os.Remove(name))
+}
 
 // WriteAll writes every report into dir (created if missing) and returns the paths
 // written. cucumber is godog's cucumber JSON of the run; nil skips that file (a re-render

@@ -22,7 +22,14 @@ type Plan struct {
 	KnownFailing []string
 	// Selected is how many scenarios the tag selection matched; negative means unknown.
 	Selected int
+	// Aborted says the run stopped before any scenario could start (the provider never
+	// became reachable, for instance); the runner has recorded why among the problems,
+	// so the scenario counts add nothing.
+	Aborted bool
 }
+
+// abortedReason is the verdict reason of a profile whose scenarios never got to run.
+const abortedReason = "not run: the run stopped before any scenario started"
 
 // StaleReason is the reason of a known-failing requirement that passed.
 const StaleReason = "listed as known-failing but passed: configuration is stale (remove it from the known-failing file)"
@@ -121,9 +128,19 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 		}
 		executed += p.Passed + p.Failed + p.KnownFailing + p.Stale
 		p.Verdict, p.Reason = profileVerdict(p, plan.SkipReasons[name])
+		if plan.Aborted && p.Verdict == VerdictSkip && plan.SkipReasons[name] == "" {
+			p.Verdict, p.Reason = VerdictFail, abortedReason
+		}
 		r.Profiles = append(r.Profiles, p)
 	}
 
+	if plan.Aborted {
+		if len(r.Problems) == 0 {
+			r.Problems = append(r.Problems, abortedReason)
+		}
+		r.Verdict = runVerdict(r)
+		return
+	}
 	if plan.Selected >= 0 && plan.Selected != len(scenarios) {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d scenarios were selected but %d recorded a result", plan.Selected, len(scenarios)))
 	}

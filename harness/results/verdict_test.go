@@ -109,6 +109,28 @@ func TestZeroScenariosFail(t *testing.T) {
 	assert.Contains(t, r.Problems[0], "no scenario ran")
 }
 
+func TestAbortedRunReportsOnlyWhyItStopped(t *testing.T) {
+	p := plan(64)
+	p.Aborted = true
+	p.SkipReasons["clone"] = "the provider does not offer clones"
+	r := &Report{Problems: []string{"endpoint target: provider at 127.0.0.1:1 not SERVING"}}
+	Evaluate(r, nil, nil, p)
+	assert.Equal(t, VerdictFail, r.Verdict)
+	assert.Equal(t, []string{"endpoint target: provider at 127.0.0.1:1 not SERVING"}, r.Problems,
+		"the scenario counts of a run that never started only confuse")
+	core, _ := r.Profile("core")
+	assert.Equal(t, VerdictFail, core.Verdict, "a profile that never ran is not a skip")
+	assert.Contains(t, core.Reason, "not run")
+	clone, _ := r.Profile("clone")
+	assert.Equal(t, VerdictSkip, clone.Verdict)
+
+	// Aborted without a recorded problem still fails.
+	r = &Report{}
+	Evaluate(r, nil, nil, p)
+	assert.Equal(t, VerdictFail, r.Verdict)
+	assert.NotEmpty(t, r.Problems)
+}
+
 func TestUnrecordedScenariosFail(t *testing.T) {
 	r := evaluate(allPassed(), plan(5))
 	assert.Equal(t, VerdictFail, r.Verdict)

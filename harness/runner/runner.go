@@ -73,6 +73,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(profiles) == 0 {
 		profiles = slices.Clone(config.AllProfiles)
 	}
+	if o.ReportDir != "" {
+		if err := report.CheckDir(o.ReportDir); err != nil {
+			return nil, &config.Error{Source: "flags", Key: "--report-dir", Err: fmt.Errorf("reports cannot be written there: %w", err)}
+		}
+	}
 	reqs, err := features.Requirements()
 	if err != nil {
 		return nil, fmt.Errorf("feature files: %w", err)
@@ -158,6 +163,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if startErr != nil {
 			err := fmt.Errorf("%s target: %w", cfg.Target.Kind, startErr)
 			rep.Problems = append(rep.Problems, firstLine(err.Error()))
+			plan.Aborted = true
 			stopTarget()
 			return finish(err)
 		}
@@ -166,6 +172,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		cc, err := grpc.NewClient(tgt.Endpoint(), opts...)
 		if err != nil {
 			rep.Problems = append(rep.Problems, "dial: "+err.Error())
+			plan.Aborted = true
 			stopTarget()
 			return finish(err)
 		}

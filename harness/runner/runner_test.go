@@ -251,6 +251,7 @@ func TestUnreachableProviderStillYieldsAReport(t *testing.T) {
 	require.NotNil(t, res)
 	assert.Equal(t, results.VerdictFail, res.Report.Verdict)
 	assert.Contains(t, res.Report.Problems[0], "endpoint target")
+	assert.Len(t, res.Report.Problems, 1, "only why the run stopped, no scenario counts: %q", res.Report.Problems)
 	assert.FileExists(t, filepath.Join(dir, report.ResultsFile), "CI still gets a results.json")
 }
 

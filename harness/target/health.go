@@ -44,9 +44,12 @@ func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, s
 		if status.Code(err) == codes.Unimplemented {
 			return errNoHealth
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			last = fmt.Errorf("health status %s", resp.GetStatus())
-		} else {
+		case status.Code(err) != codes.DeadlineExceeded || last == nil:
+			// A call cut short by the overall deadline says less than the answer before it
+			// (connection refused, a TLS failure), so that one is kept.
 			last = err
 		}
 		select {
