@@ -65,6 +65,12 @@ crash: ## Crash-consistency test with CRASH_CYCLES kill -9 cycles
 conformance: build $(if $(filter container,$(TARGET)),docker-build) ## Run all profiles against the file provider (TARGET=process|container)
 	$(BIN)/vcts run --config $(CURDIR)/vcts-config.yaml --target $(TARGET) --profile $(PROFILE) --report-dir $(REPORTS) $(if $(filter container,$(TARGET)),--image $(IMAGE))
 
+# LOAD_VMS creates, then LOAD_N describes and power calls, LOAD_LIST_N lists at LOAD_VMS VMs, with
+# LOAD_C concurrent workers (ghz, pinned in tools/ghz/go.mod).
+.PHONY: load
+load: build ## Load test of the file provider over loopback with ghz (LOAD_VMS=10000 LOAD_N=20000 LOAD_C=50)
+	GO=$(GO) LOAD_REPORTS=$(REPORTS)/load bash tools/load.sh
+
 .PHONY: proto
 proto: ## Regenerate Go code from proto/ (pinned generators)
 	$(BUF) generate

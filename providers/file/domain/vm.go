@@ -156,11 +156,15 @@ func (vm VM) BusyUntil(now time.Time) time.Time {
 func (vm *VM) ApplyPower(op PowerOp, now time.Time, delay time.Duration) error {
 	switch op {
 	case OpOn:
-		if vm.Power == PowerOff {
-			vm.Power = PowerOn
-			vm.Transition = nil
+		if vm.Power == PowerOn {
+			return nil // already on (or rebooting into On): nothing changes, nothing is written
 		}
+		vm.Power = PowerOn
+		vm.Transition = nil
 	case OpOff, OpShutdownGraceful:
+		if vm.Power == PowerOff && vm.Transition == nil {
+			return nil
+		}
 		vm.Power = PowerOff
 		vm.Transition = nil
 	case OpReboot:

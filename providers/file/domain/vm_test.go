@@ -2,6 +2,7 @@ package domain
 
 import (
 	"math"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -88,6 +89,30 @@ func TestPowerStateMachine(t *testing.T) {
 			}
 			if err := vm.Validate(); err != nil {
 				t.Errorf("invalid after op: %v", err)
+			}
+		})
+	}
+}
+
+func TestRepeatedPowerChangesNothing(t *testing.T) {
+	later := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		name  string
+		start func() VM
+		op    PowerOp
+	}{
+		{"on when running", running, OpOn},
+		{"off when stopped", stopped, OpOff},
+		{"graceful when stopped", stopped, OpShutdownGraceful},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vm := tc.start()
+			before := vm.Clone()
+			if err := vm.ApplyPower(tc.op, later, 0); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(before, vm) {
+				t.Errorf("a power operation that changes no state changed the record:\nbefore %+v\nafter  %+v", before, vm)
 			}
 		})
 	}

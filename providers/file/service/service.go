@@ -6,6 +6,7 @@ package service
 import (
 	"errors"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/vctsio/vcts/providers/file/domain"
@@ -164,6 +165,9 @@ func (s *Service) Reconfigure(id string, c Change) (domain.VM, error) {
 			return err
 		}
 		vm.Settle(now)
+		if reflect.DeepEqual(next, vm.Spec) {
+			return nil // a repeated reconfigure changes nothing and writes nothing
+		}
 		vm.Spec = next
 		vm.UpdatedAt = now
 		return nil

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -261,6 +262,11 @@ func (s *Store) Update(id string, fn func(vm *domain.VM) error) (domain.VM, erro
 	}
 	if err := next.Validate(); err != nil {
 		return domain.VM{}, err
+	}
+	if reflect.DeepEqual(next, cur) {
+		// Nothing changed (a repeated power on, say): the record on disk is already this one,
+		// so the fsynced rewrite is skipped.
+		return next, nil
 	}
 	if err := s.writeVM(next); err != nil {
 		return domain.VM{}, err

@@ -117,6 +117,28 @@ func TestInsertGetListUpdateDelete(t *testing.T) {
 	require.Equal(t, domain.KindNotFound, domain.KindOf(err))
 }
 
+func TestUpdateThatChangesNothingWritesNothing(t *testing.T) {
+	s, _ := open(t, t.TempDir())
+	vm := newVM("same")
+	require.NoError(t, s.Insert(vm))
+	path := filepath.Join(s.Dir(), vm.ID+".json")
+	old := time.Unix(1_000_000, 0)
+	require.NoError(t, os.Chtimes(path, old, old))
+
+	got, err := s.Update(vm.ID, func(*domain.VM) error { return nil })
+	require.NoError(t, err)
+	require.Equal(t, vm.Spec, got.Spec)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.True(t, fi.ModTime().Equal(old), "an update that changes nothing must not rewrite the file")
+
+	_, err = s.Update(vm.ID, func(v *domain.VM) error { v.Spec.CPU = 6; return nil })
+	require.NoError(t, err)
+	fi, err = os.Stat(path)
+	require.NoError(t, err)
+	require.False(t, fi.ModTime().Equal(old), "a real change is written")
+}
+
 func TestInsertNameTaken(t *testing.T) {
 	s, _ := open(t, t.TempDir())
 	first := newVM("web")
