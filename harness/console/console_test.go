@@ -23,7 +23,7 @@ func TestProgressLines(t *testing.T) {
 func sampleReport(v results.Verdict) *results.Report {
 	r := &results.Report{Verdict: v, Timings: &results.Timings{Suite: 800 * time.Millisecond}}
 	r.Profiles = []results.Profile{
-		{Name: "core", Verdict: results.VerdictFail, Reason: "1 failed"},
+		{Name: "core", Verdict: results.VerdictFail, Reason: "1 scenario failed"},
 		{Name: "snapshot", Verdict: results.VerdictSkip, Reason: "the provider does not offer snapshots"},
 	}
 	r.Requirements = []results.Requirement{
@@ -42,7 +42,7 @@ func TestSummaryIsHonest(t *testing.T) {
 	Summary(&b, r)
 	out := b.String()
 	for _, want := range []string{
-		"❌ Core Profile Tests (1 failed)",
+		"❌ Core Profile Tests (1 scenario failed)",
 		"  ✅ CORE-001 capabilities",
 		"  ❌ CORE-002 validate\n      line one\n      line two",
 		"  ⏭ CORE-003 tasks — skipped: dialect cannot express tasks",

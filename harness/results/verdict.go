@@ -221,25 +221,34 @@ func profileVerdict(p Profile, skipReason string) (Verdict, string) {
 	case p.Failed+p.Stale > 0:
 		var parts []string
 		if p.Failed > 0 {
-			parts = append(parts, fmt.Sprintf("%d failed", p.Failed))
+			parts = append(parts, nScenarios(p.Failed)+" failed")
 		}
 		if p.Stale > 0 {
-			parts = append(parts, fmt.Sprintf("%d known-failing passed (stale configuration)", p.Stale))
+			parts = append(parts, nScenarios(p.Stale)+" known to fail passed (stale configuration)")
 		}
 		return VerdictFail, strings.Join(parts, ", ")
 	case p.Skipped+p.KnownFailing > 0:
 		var parts []string
 		if p.Skipped > 0 {
-			parts = append(parts, fmt.Sprintf("%d skipped", p.Skipped))
+			parts = append(parts, nScenarios(p.Skipped)+" skipped")
 		}
 		if p.KnownFailing > 0 {
-			parts = append(parts, fmt.Sprintf("%d known-failing", p.KnownFailing))
+			parts = append(parts, nScenarios(p.KnownFailing)+" known to fail")
 		}
 		return VerdictPartial, strings.Join(parts, ", ")
 	case p.Passed == 0:
 		return VerdictSkip, "no scenario of this profile was selected"
 	}
 	return VerdictPass, ""
+}
+
+// nScenarios counts scenarios in words: a profile's counts are scenarios (one per example
+// row), while the summaries list requirements, so the unit is named.
+func nScenarios(n int) string {
+	if n == 1 {
+		return "1 scenario"
+	}
+	return fmt.Sprintf("%d scenarios", n)
 }
 
 func runVerdict(r *Report) Verdict {

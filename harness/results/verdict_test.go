@@ -93,7 +93,7 @@ func TestAnyFailureFails(t *testing.T) {
 	assert.Equal(t, "core=pass snapshot=pass clone=fail", verdicts(r))
 	assert.Equal(t, 1, r.ExitCode())
 	cp, _ := r.Profile("clone")
-	assert.Equal(t, "1 failed", cp.Reason)
+	assert.Equal(t, "1 scenario failed", cp.Reason)
 }
 
 func TestZeroScenariosFail(t *testing.T) {

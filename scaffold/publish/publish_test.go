@@ -297,12 +297,12 @@ func TestPublishRefusals(t *testing.T) {
 		{"other schema", otherSchema, nil, `unsupported results apiVersion "vcts.dev/results/v9"`},
 		{"core failed", mutate(func(r *results.Report) {
 			r.Verdict = results.VerdictFail
-			r.Profiles[0] = results.Profile{Name: "core", Verdict: results.VerdictFail, Reason: "1 failed", Passed: 36, Failed: 1}
+			r.Profiles[0] = results.Profile{Name: "core", Verdict: results.VerdictFail, Reason: "1 scenario failed", Passed: 36, Failed: 1}
 			r.Requirements[1].Status = results.Failed
-		}), nil, "the core profile is fail, and only a provider that passes core can be published (1 failed): CORE-016 failed"},
+		}), nil, "the core profile is fail, and only a provider that passes core can be published (1 scenario failed): CORE-016 failed"},
 		{"core partial", mutate(func(r *results.Report) {
 			r.Verdict = results.VerdictPartial
-			r.Profiles[0] = results.Profile{Name: "core", Verdict: results.VerdictPartial, Reason: "1 skipped"}
+			r.Profiles[0] = results.Profile{Name: "core", Verdict: results.VerdictPartial, Reason: "1 scenario skipped"}
 			r.Requirements[0].Status = results.Skipped
 		}), nil, "the core profile is partial"},
 		{"no core", mutate(func(r *results.Report) { r.Profiles = r.Profiles[1:] }), nil, "no core profile"},
