@@ -2,12 +2,17 @@ package brokenprovider
 
 import (
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/codes"
 
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	tutorialv1 "github.com/vctsio/vcts/proto/gen/virtrigaud/tutorial/v1"
 )
+
+// collideWindow is how long a create of concurrent-creates-collide lingers before it runs, so
+// that creates sent together overlap even on a loaded machine.
+const collideWindow = 150 * time.Millisecond
 
 type (
 	v1Server  = providerv1.ProviderServer
@@ -85,6 +90,13 @@ func Catalog() []Defect {
 			Name: "create-accepts-malformed-class", Family: Create,
 			Bug: "class_json that cannot be read falls back to a default class instead of InvalidArgument",
 			V1:  func(p v1Server) v1Server { return v1LenientClass{p} },
+		},
+		{
+			Name: "concurrent-creates-collide", Family: Create,
+			Bug: "ids are allocated outside the lock: creates that overlap in time get the first one's id " +
+				"and overwrite its record, so their own VMs are lost",
+			V1:       func(p v1Server) v1Server { return v1CollidingCreates{p, &collider{window: collideWindow}} },
+			Tutorial: func(p tutServer) tutServer { return tutCollidingCreates{p, &collider{window: collideWindow}} },
 		},
 		// describe
 		{

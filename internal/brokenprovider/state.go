@@ -3,6 +3,7 @@ package brokenprovider
 import (
 	"fmt"
 	"sync"
+	"time"
 )
 
 // The bookkeeping some bugs need: a wrapper that "forgets" to update a view has to remember
@@ -229,4 +230,56 @@ func (l *latestSnapshot) forget(vmID string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.byVM, vmID)
+}
+
+// collider imitates a provider that allocates ids outside its lock (read a counter, call the
+// hypervisor, store the record under the id read before): creates that overlap in time get
+// the id of the create that started first and overwrite its record, so their own VMs are lost.
+// Identical creates (idempotent by name) already share one id and are not disturbed. Every
+// create lingers for window first, as a slow hypervisor call would, so that creates sent
+// together do overlap.
+type collider struct {
+	window time.Duration
+
+	mu       sync.Mutex
+	inflight int
+	leader   *leaderCreate // the first of the creates in flight
+}
+
+type leaderCreate struct {
+	done chan struct{} // closed when id is set
+	id   string
+}
+
+// create runs do (the real create) and, for a create that overlapped the leader's, undoes
+// what it made and answers the leader's id instead.
+func (c *collider) create(do func() (string, error), undo func(id string)) (string, error) {
+	c.mu.Lock()
+	if c.inflight == 0 {
+		c.leader = &leaderCreate{done: make(chan struct{})}
+	}
+	c.inflight++
+	lead, isLeader := c.leader, c.inflight == 1
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inflight--
+		c.mu.Unlock()
+	}()
+
+	time.Sleep(c.window)
+	id, err := do()
+	if isLeader {
+		if err == nil {
+			lead.id = id
+		}
+		close(lead.done)
+		return id, err
+	}
+	<-lead.done
+	if err != nil || lead.id == "" || lead.id == id {
+		return id, err
+	}
+	undo(id)
+	return lead.id, nil
 }

@@ -626,3 +626,24 @@ func (w tutListInventoryPaths) ListVMs(ctx context.Context, req *tutorialv1.List
 	}
 	return resp, nil
 }
+
+// tutCollidingCreates: creates that overlap in time share the first one's id (see collider).
+type tutCollidingCreates struct {
+	tutorialv1.ProviderServiceServer
+	c *collider
+}
+
+func (w tutCollidingCreates) CreateVM(ctx context.Context, req *tutorialv1.CreateVMRequest) (*tutorialv1.CreateVMResponse, error) {
+	var resp *tutorialv1.CreateVMResponse
+	id, err := w.c.create(func() (string, error) {
+		var err error
+		resp, err = w.ProviderServiceServer.CreateVM(ctx, req)
+		return resp.GetVmId(), err
+	}, func(id string) {
+		_, _ = w.ProviderServiceServer.DeleteVM(context.WithoutCancel(ctx), &tutorialv1.DeleteVMRequest{VmId: id})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &tutorialv1.CreateVMResponse{VmId: id, Status: resp.GetStatus()}, nil
+}

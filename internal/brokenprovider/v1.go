@@ -1051,3 +1051,24 @@ func (w v1ListInventoryPaths) ListVMs(ctx context.Context, req *providerv1.ListV
 	}
 	return resp, nil
 }
+
+// v1CollidingCreates: creates that overlap in time share the first one's id (see collider).
+type v1CollidingCreates struct {
+	providerv1.ProviderServer
+	c *collider
+}
+
+func (w v1CollidingCreates) Create(ctx context.Context, req *providerv1.CreateRequest) (*providerv1.CreateResponse, error) {
+	var resp *providerv1.CreateResponse
+	id, err := w.c.create(func() (string, error) {
+		var err error
+		resp, err = w.ProviderServer.Create(ctx, req)
+		return resp.GetId(), err
+	}, func(id string) {
+		_, _ = w.ProviderServer.Delete(context.WithoutCancel(ctx), &providerv1.DeleteRequest{Id: id})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &providerv1.CreateResponse{Id: id, Task: resp.GetTask()}, nil
+}
