@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/cucumber/godog"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/vctsio/vcts/steps/driver"
 )
@@ -95,10 +98,74 @@ func (s *Suite) probeIDs(ctx context.Context) {
 	}
 	if second == first {
 		s.idsReused = true
+		if s.cfg.UnknownVMID != "" {
+			return // the configured id is used
+		}
+		if id, ok := s.numericUnknownID(ctx, first); ok {
+			s.unknownVM, s.unknownVMDerived = id, true
+			return
+		}
 		s.unknownVMFailed = &IDReuseError{ID: first}
 		return
 	}
 	s.unknownVM = first
+}
+
+// farNumericID is the unknown id the suite proposes to a provider that reuses numeric ids:
+// the largest Proxmox VMID, far above the low ids such providers hand out first.
+const farNumericID = 999_999_999
+
+// numericUnknownID proposes a well-formed unknown id to a provider that hands out the lowest
+// free number (as Proxmox does): when its ids are decimal numbers, a number far above the
+// one it handed out is in its format and will not be handed out during a run. It is used only
+// when the provider itself confirms it: no VM has it, neither for Describe nor in ListVMs.
+func (s *Suite) numericUnknownID(ctx context.Context, seen string) (string, bool) {
+	n, err := strconv.ParseUint(seen, 10, 63)
+	if err != nil || strconv.FormatUint(n, 10) != seen {
+		return "", false // not a plain decimal number: no way to know the format
+	}
+	c := uint64(farNumericID)
+	if n >= c/1000 {
+		if n > math.MaxInt64/1000 {
+			return "", false
+		}
+		c = n * 1000
+	}
+	id := strconv.FormatUint(c, 10)
+	t := s.timeouts()
+	var d driver.Description
+	err = bounded(ctx, t, func(ctx context.Context) (err error) {
+		d, err = s.cfg.Driver.Describe(ctx, id)
+		return err
+	})
+	if (err != nil && status.Code(err) != codes.NotFound) || (err == nil && d.Exists) {
+		return "", false
+	}
+	var vms []driver.VM
+	if err := bounded(ctx, t, func(ctx context.Context) (err error) {
+		vms, err = s.cfg.Driver.List(ctx)
+		return err
+	}); err != nil {
+		return "", false
+	}
+	for _, vm := range vms {
+		if vm.ID == id {
+			return "", false
+		}
+	}
+	return id, true
+}
+
+// DerivedUnknownVMID is the unknown VM id the suite proposed and the provider confirmed
+// (see numericUnknownID), or "" when the id came from the configuration or from a VM the
+// suite created and deleted.
+func (s *Suite) DerivedUnknownVMID() string {
+	s.unknownMu.Lock()
+	defer s.unknownMu.Unlock()
+	if !s.unknownVMDerived {
+		return ""
+	}
+	return s.unknownVM
 }
 
 // Prepare runs, before any scenario, what the scenarios would otherwise do lazily and

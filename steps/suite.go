@@ -42,6 +42,8 @@ type Suite struct {
 	idsReused       bool
 	unknownVM       string
 	unknownVMFailed error
+	// unknownVMDerived: unknownVM was proposed by the suite (numericUnknownID).
+	unknownVMDerived bool
 }
 
 // stepDef is one step definition: a phrase and the function godog calls for it.

@@ -224,10 +224,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var cucumber bytes.Buffer
 	began := time.Now()
 	concurrency := int(cfg.Tests.Parallel)
-	if profilesRun(sc.Profiles) && suite.Prepare(runCtx) && concurrency > 1 {
-		concurrency = 1
-		rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs: scenarios ran one at a time "+
-			"(tests.parallel %d ignored), since a repeated delete in one scenario would hit the VM another one just created", cfg.Tests.Parallel))
+	if profilesRun(sc.Profiles) && suite.Prepare(runCtx) {
+		if concurrency > 1 {
+			concurrency = 1
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs: scenarios ran one at a time "+
+				"(tests.parallel %d ignored), since a repeated delete in one scenario would hit the VM another one just created", cfg.Tests.Parallel))
+		}
+		if id := suite.DerivedUnknownVMID(); id != "" {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs, so the unknown VM id was %q: "+
+				"a number far above the ids it hands out, which it confirmed no VM has (set provider.unknown_vm_id to choose another)", id))
+		}
 	}
 	status, interrupted := runGodog(runCtx, suite, tags, concurrency, &cucumber, log)
 	timings.Suite = time.Since(began)

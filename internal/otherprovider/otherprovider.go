@@ -48,6 +48,9 @@ type Options struct {
 	// StrictTaskIDs answers InvalidArgument for a task id that is not a UPID: a real Proxmox
 	// provider must parse the UPID to learn which node to ask about the task.
 	StrictTaskIDs bool
+	// MaxVMID lowers the largest vmid the node accepts (default and ceiling: 999999999); a
+	// larger one is malformed, as on a node configured with a smaller vmid range.
+	MaxVMID int
 }
 
 // Seeded VMs: the inventory a fresh provider already holds.
@@ -219,7 +222,7 @@ func (p *Provider) allocate() int {
 // live is a VM a client may act on: it exists (or its create is queued) and is not being
 // deleted.
 func (p *Provider) live(field, id string) (*vm, error) {
-	n, err := parseVMID(field, id)
+	n, err := p.parseVMID(field, id)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +332,7 @@ func (p *Provider) Create(_ context.Context, req *providerv1.CreateRequest) (*pr
 
 // Describe: a malformed vmid is InvalidArgument, a well-formed one nobody holds exists=false.
 func (p *Provider) Describe(_ context.Context, req *providerv1.DescribeRequest) (*providerv1.DescribeResponse, error) {
-	n, err := parseVMID("id", req.GetId())
+	n, err := p.parseVMID("id", req.GetId())
 	if err != nil {
 		return nil, err
 	}
@@ -426,7 +429,7 @@ func (p *Provider) ListVMs(context.Context, *providerv1.ListVMsRequest) (*provid
 
 // Power: ON and REBOOT end running, OFF and SHUTDOWN_GRACEFUL stopped. A template cannot run.
 func (p *Provider) Power(_ context.Context, req *providerv1.PowerRequest) (*providerv1.TaskResponse, error) {
-	if _, err := parseVMID("id", req.GetId()); err != nil {
+	if _, err := p.parseVMID("id", req.GetId()); err != nil {
 		return nil, err
 	}
 	var running bool
@@ -464,7 +467,7 @@ func (p *Provider) Power(_ context.Context, req *providerv1.PowerRequest) (*prov
 // Reconfigure applies the desired Class. Without online reconfigure, a running VM is shut
 // down for the change and left stopped.
 func (p *Provider) Reconfigure(_ context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
-	if _, err := parseVMID("id", req.GetId()); err != nil {
+	if _, err := p.parseVMID("id", req.GetId()); err != nil {
 		return nil, err
 	}
 	hw, err := desiredClass(req.GetDesiredJson())
@@ -491,7 +494,7 @@ func (p *Provider) Reconfigure(_ context.Context, req *providerv1.ReconfigureReq
 
 // Delete destroys a VM with its snapshots. A vmid nobody holds is deleted already.
 func (p *Provider) Delete(_ context.Context, req *providerv1.DeleteRequest) (*providerv1.TaskResponse, error) {
-	n, err := parseVMID("id", req.GetId())
+	n, err := p.parseVMID("id", req.GetId())
 	if err != nil {
 		return nil, err
 	}
@@ -545,7 +548,7 @@ func (p *Provider) SnapshotCreate(_ context.Context, req *providerv1.SnapshotCre
 	if !p.opts.Snapshots {
 		return nil, status.Error(codes.Unimplemented, "snapshots are not offered")
 	}
-	if _, err := parseVMID("vm_id", req.GetVmId()); err != nil {
+	if _, err := p.parseVMID("vm_id", req.GetVmId()); err != nil {
 		return nil, err
 	}
 	if req.GetIncludeMemory() {
@@ -573,7 +576,7 @@ func (p *Provider) SnapshotRevert(_ context.Context, req *providerv1.SnapshotRev
 	if !p.opts.Snapshots {
 		return nil, status.Error(codes.Unimplemented, "snapshots are not offered")
 	}
-	if _, err := parseVMID("vm_id", req.GetVmId()); err != nil {
+	if _, err := p.parseVMID("vm_id", req.GetVmId()); err != nil {
 		return nil, err
 	}
 	if err := checkSnapID(req.GetSnapshotId()); err != nil {
@@ -601,7 +604,7 @@ func (p *Provider) SnapshotDelete(_ context.Context, req *providerv1.SnapshotDel
 	if !p.opts.Snapshots {
 		return nil, status.Error(codes.Unimplemented, "snapshots are not offered")
 	}
-	n, err := parseVMID("vm_id", req.GetVmId())
+	n, err := p.parseVMID("vm_id", req.GetVmId())
 	if err != nil {
 		return nil, err
 	}
@@ -634,7 +637,7 @@ func (p *Provider) Clone(_ context.Context, req *providerv1.CloneRequest) (*prov
 	if !p.opts.Clones {
 		return nil, status.Error(codes.Unimplemented, "clones are not offered")
 	}
-	if _, err := parseVMID("source_vm_id", req.GetSourceVmId()); err != nil {
+	if _, err := p.parseVMID("source_vm_id", req.GetSourceVmId()); err != nil {
 		return nil, err
 	}
 	if err := checkName("target_name", req.GetTargetName()); err != nil {

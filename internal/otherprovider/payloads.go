@@ -24,16 +24,20 @@ const (
 // parseVMID accepts a vmid as Proxmox writes it: decimal digits, no sign, no leading zero,
 // within the vmid range. Anything else is malformed (InvalidArgument), which is not the
 // same as a well-formed id nobody holds (NotFound).
-func parseVMID(field, s string) (int, error) {
+func (p *Provider) parseVMID(field, s string) (int, error) {
+	top := maxVMID
+	if p.opts.MaxVMID > 0 && p.opts.MaxVMID < maxVMID {
+		top = p.opts.MaxVMID
+	}
 	if s == "" {
 		return 0, invalid("%s is required", field)
 	}
 	if len(s) > 9 || s[0] == '0' || strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
-		return 0, invalid("%s %.40q is malformed: want a numeric vmid between %d and %d", field, s, minVMID, maxVMID)
+		return 0, invalid("%s %.40q is malformed: want a numeric vmid between %d and %d", field, s, minVMID, top)
 	}
 	n, _ := strconv.Atoi(s) // at most 9 digits: always fits
-	if n < minVMID {
-		return 0, invalid("%s %s is out of range: vmids start at %d", field, s, minVMID)
+	if n < minVMID || n > top {
+		return 0, invalid("%s %s is out of range: vmids are %d to %d", field, s, minVMID, top)
 	}
 	return n, nil
 }

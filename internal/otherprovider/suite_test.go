@@ -172,27 +172,34 @@ func TestOtherProviderWithSlowTasks(t *testing.T) {
 // TestOtherProviderReusingIDs: Proxmox hands the lowest free vmid out again. The suite's
 // default unknown id (a VM it created and deleted) would soon be a live VM, and one scenario's
 // repeated delete would hit the VM a concurrent scenario just got under the same id. The
-// suite finds that out before any scenario runs: it runs them one at a time and says so, and
-// without a configured unknown id it skips the requirements that need one, saying why,
-// instead of acting on a VM it does not own.
+// suite finds that out before any scenario runs and runs them one at a time, saying so. For
+// the unknown id it takes the configured one; else it proposes a number far above the ids
+// handed out, used once the provider confirms no VM has it; else it skips the requirements
+// that need one, saying why, instead of acting on a VM it does not own.
 func TestOtherProviderReusingIDs(t *testing.T) {
-	reuseNote := func(t *testing.T, r *results.Report) {
-		t.Helper()
-		require.Len(t, r.Notes, 1)
-		assert.Contains(t, r.Notes[0], "reuses the ids of deleted VMs: scenarios ran one at a time")
-	}
+	const oneAtATime = "reuses the ids of deleted VMs: scenarios ran one at a time"
+	reuse := otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true, TaskDelay: 2 * time.Millisecond}
 	t.Run("configured unknown id", func(t *testing.T) {
-		s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true, TaskDelay: 2 * time.Millisecond})
-		r := runSuite(t, s, func(f *config.File) { f.Provider.UnknownVMID = "999999" })
+		r := runSuite(t, serve(t, reuse), func(f *config.File) { f.Provider.UnknownVMID = "999999" })
 		requireAllPass(t, r)
-		reuseNote(t, r)
+		require.Len(t, r.Notes, 1)
+		assert.Contains(t, r.Notes[0], oneAtATime)
 	})
-	t.Run("defaults", func(t *testing.T) {
-		s := serve(t, otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true, TaskDelay: 2 * time.Millisecond})
-		r := runSuite(t, s, nil)
+	t.Run("defaults: a far number the provider confirms", func(t *testing.T) {
+		r := runSuite(t, serve(t, reuse), nil)
+		requireAllPass(t, r)
+		require.Len(t, r.Notes, 2)
+		assert.Contains(t, r.Notes[0], oneAtATime)
+		assert.Contains(t, r.Notes[1], `the unknown VM id was "999999999"`)
+	})
+	t.Run("defaults: the far number is out of the node's range", func(t *testing.T) {
+		small := reuse
+		small.MaxVMID = 99999
+		r := runSuite(t, serve(t, small), nil)
 		require.Empty(t, failures(r), "problems: %v", r.Problems)
 		assert.Equal(t, results.VerdictPartial, r.Verdict, "requirements the suite could not test safely make the run partial")
-		reuseNote(t, r)
+		require.Len(t, r.Notes, 1)
+		assert.Contains(t, r.Notes[0], oneAtATime)
 		skipped := map[string]bool{}
 		for _, q := range r.Requirements {
 			if q.Status == results.Skipped {
