@@ -84,7 +84,8 @@ type Examples struct {
 
 // Requirements parses the embedded feature files. It fails unless every scenario has exactly
 // one requirement ID tag and exactly one profile tag that agree, every other tag is a known
-// @needs-<feature>, no ID is used twice and no retired ID is used.
+// @needs-<feature>, no ID is used twice and no retired ID is used. They come in the
+// contract's order: core, snapshot, clone, each by ID.
 func Requirements() ([]Requirement, error) {
 	return parse(FS)
 }
@@ -135,8 +136,26 @@ func parse(fsys fs.FS) ([]Requirement, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("malformed features:\n  %s", strings.Join(errs, "\n  "))
 	}
-	sort.Slice(reqs, func(i, j int) bool { return reqs[i].ID < reqs[j].ID })
+	sort.Slice(reqs, func(i, j int) bool {
+		if ri, rj := profileRank(reqs[i].Profile), profileRank(reqs[j].Profile); ri != rj {
+			return ri < rj
+		}
+		return reqs[i].ID < reqs[j].ID
+	})
 	return reqs, nil
+}
+
+// profileRank orders profiles as the contract does: core, snapshot, clone, then any other.
+func profileRank(profile string) int {
+	switch profile {
+	case ProfileCore:
+		return 0
+	case ProfileSnapshot:
+		return 1
+	case ProfileClone:
+		return 2
+	}
+	return 3
 }
 
 func parseFile(file string, src []byte) ([]Requirement, []string, error) {

@@ -48,8 +48,9 @@ func TestRequirementsAreWellFormed(t *testing.T) {
 	counts := map[string]int{}
 	for i, r := range reqs {
 		counts[r.Profile]++
-		if i > 0 && reqs[i-1].ID >= r.ID {
-			t.Errorf("requirements not sorted by ID: %s before %s", reqs[i-1].ID, r.ID)
+		if i > 0 && profileRank(reqs[i-1].Profile) == profileRank(r.Profile) && reqs[i-1].ID >= r.ID ||
+			i > 0 && profileRank(reqs[i-1].Profile) > profileRank(r.Profile) {
+			t.Errorf("requirements not in the contract's order (core, snapshot, clone; then by ID): %s before %s", reqs[i-1].ID, r.ID)
 		}
 		if r.Rule == "" || r.Feature == "" || len(r.Steps) == 0 {
 			t.Errorf("%s: incomplete requirement %+v", r.ID, r)
