@@ -181,6 +181,10 @@ func TestConformance(t *testing.T) {
 			}
 			r := runSuite(t, d, godogOpts.Tags, nil)
 			t.Logf("%s: %d scenarios in %s", dialect, len(r.scenarios), r.elapsed.Round(time.Millisecond))
+			if testing.Verbose() {
+				// godog's own report, in the format -godog.format asks for.
+				t.Logf("%s: godog output (%s):\n%s", dialect, godogOpts.Format, r.output)
+			}
 
 			var skipped []string
 			for _, sc := range r.scenarios {
