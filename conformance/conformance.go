@@ -72,6 +72,8 @@ type Config struct {
 	UnknownTaskID string
 	// KnownFailing lists requirement IDs that must fail; one that passes fails the run.
 	KnownFailing []string
+	// KnownFlaky lists requirement IDs that may fail: a failure is reported, not fatal.
+	KnownFlaky []string
 	// ReportDir, when set, receives every report (JUnit, HTML, results.json, ...).
 	ReportDir string
 	// Log receives the harness's operational messages; nil discards them.
@@ -129,7 +131,7 @@ func (c Config) options() (runner.Options, error) {
 	}
 	return runner.Options{
 		Config: f, Profiles: profiles, Conn: c.Conn, ReportDir: c.ReportDir,
-		Progress: c.Progress, Log: c.Log, KnownFailing: c.KnownFailing,
+		Progress: c.Progress, Log: c.Log, KnownFailing: c.KnownFailing, KnownFlaky: c.KnownFlaky,
 	}, nil
 }
 

@@ -80,6 +80,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"run", "--timeout", "soon"}, `invalid argument "soon" for "--timeout"`},
 		{[]string{"run", "--tags", "CORE-001"}, "tests.tags: bad tag term"},
 		{[]string{"run", "--known-failing", filepath.Join(dir, "kf")}, "tests.known_failing"},
+		{[]string{"run", "--known-flaky", filepath.Join(dir, "flaky")}, "tests.known_flaky"},
 		{[]string{"report"}, "--results is required"},
 		{[]string{"report", "--results", bad}, "not a results.json"},
 	} {

@@ -66,6 +66,7 @@ process target. Against any running provider that speaks the v1 wire protocol:
 	fs.StringVar(&tf.o.Tags, "tags", "", `godog tag expression narrowing the scenarios, e.g. "@CORE-001,@CORE-002" or "~@needs-tasks"`)
 	fs.IntVar(&tf.o.Concurrency, "concurrency", 0, "scenarios run at once (default: tests.parallel, 4)")
 	fs.StringVar(&tf.o.KnownFailing, "known-failing", "", "file of requirement IDs that must fail (one per line, # comments)")
+	fs.StringVar(&tf.o.KnownFlaky, "known-flaky", "", "file of requirement IDs that may fail: a failure makes the run partial, not failed")
 	fs.StringVar(&reportDir, "report-dir", "reports", "directory for the reports")
 	fs.Var(durationFlag{&tf.o.Timeout}, "timeout", "bound for the whole run, e.g. 10m (default: tests.timeout, 30m)")
 	return cmd

@@ -141,6 +141,9 @@ type Tests struct {
 	TaskTimeout Duration `json:"task_timeout,omitempty"`
 	// KnownFailing is a file of requirement IDs that must fail (relative to the config file).
 	KnownFailing string `json:"known_failing,omitempty"`
+	// KnownFlaky is a file of requirement IDs that may fail (relative to the config file): a
+	// failure makes the run partial instead of failed; a pass is a pass.
+	KnownFlaky string `json:"known_flaky,omitempty"`
 	// Tags is a godog tag expression narrowing the scenarios (e.g. "@CORE-001,@CORE-002").
 	Tags string `json:"tags,omitempty"`
 }

@@ -84,6 +84,7 @@ type Overrides struct {
 	Tags          string
 	Concurrency   int
 	KnownFailing  string
+	KnownFlaky    string
 	Timeout       time.Duration
 	TLSCA         string
 	TLSCert       string
@@ -134,6 +135,7 @@ func (f *File) Apply(o Overrides) error {
 		dst  *string
 	}{
 		{"--known-failing", o.KnownFailing, &f.Tests.KnownFailing},
+		{"--known-flaky", o.KnownFlaky, &f.Tests.KnownFlaky},
 		{"--provider-bin", o.ProviderBin, &f.Target.ProviderBin},
 		{"--tls-ca", o.TLSCA, &f.Provider.TLS.CA},
 		{"--tls-cert", o.TLSCert, &f.Provider.TLS.Cert},
@@ -170,6 +172,7 @@ func (f *File) Finalize(baseDir string) error {
 	resolve(&f.Provider.TLS.Cert)
 	resolve(&f.Provider.TLS.Key)
 	resolve(&f.Tests.KnownFailing)
+	resolve(&f.Tests.KnownFlaky)
 	resolve(&f.Target.ProviderBin)
 
 	if f.Provider.Dialect == "" {
@@ -250,6 +253,11 @@ func (f *File) Finalize(baseDir string) error {
 	if t.KnownFailing != "" {
 		if _, err := os.Stat(t.KnownFailing); err != nil {
 			return &Error{Key: "tests.known_failing", Err: err}
+		}
+	}
+	if t.KnownFlaky != "" {
+		if _, err := os.Stat(t.KnownFlaky); err != nil {
+			return &Error{Key: "tests.known_flaky", Err: err}
 		}
 	}
 	if m := f.Catalog.Maturity; m != "" && !maturities[m] {

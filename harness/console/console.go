@@ -74,6 +74,10 @@ func Summary(w io.Writer, r *results.Report) {
 			case results.Skipped:
 				fmt.Fprintf(w, " — skipped: %s\n", q.Reason)
 			case results.KnownFailing:
+				if strings.HasPrefix(q.Reason, results.FlakyPrefix) {
+					fmt.Fprintf(w, " — %s\n", firstLine(q.Reason))
+					break
+				}
 				fmt.Fprintf(w, " — known failing: %s\n", firstLine(q.Reason))
 			default:
 				fmt.Fprintln(w)

@@ -54,6 +54,8 @@ type Report struct {
 	Scenarios    []Scenario    `json:"scenarios"`
 	// KnownFailing is the known-failing list the run was given.
 	KnownFailing []string `json:"knownFailing,omitempty"`
+	// KnownFlaky is the known-flaky list the run was given.
+	KnownFlaky []string `json:"knownFlaky,omitempty"`
 	// Config is the configuration the run used, redacted (no key material, no secrets).
 	Config config.File `json:"config"`
 	// ProviderLogs is the tail of the provider's output, when the target could capture it.

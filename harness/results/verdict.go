@@ -20,6 +20,9 @@ type Plan struct {
 	SkipReasons map[string]string
 	// KnownFailing lists requirement IDs that must fail.
 	KnownFailing []string
+	// KnownFlaky lists requirement IDs that may fail: a failure counts as known-failing (the
+	// profile is partial), a pass as a pass.
+	KnownFlaky []string
 	// Selected is how many scenarios the tag selection matched; negative means unknown.
 	Selected int
 	// Aborted says the run stopped before any scenario could start (the provider never
@@ -27,6 +30,9 @@ type Plan struct {
 	// so the scenario counts add nothing.
 	Aborted bool
 }
+
+// FlakyPrefix starts the reason of a known-flaky requirement that failed.
+const FlakyPrefix = "known flaky, failed this run: "
 
 // abortedReason is the verdict reason of a profile whose scenarios never got to run.
 const abortedReason = "not run: the run stopped before any scenario started"
@@ -48,6 +54,11 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 		known[id] = true
 	}
 	r.KnownFailing = append([]string(nil), plan.KnownFailing...)
+	r.KnownFlaky = append([]string(nil), plan.KnownFlaky...)
+	flaky := map[string]bool{}
+	for _, id := range plan.KnownFlaky {
+		flaky[id] = true
+	}
 
 	scenarios = append([]Scenario(nil), scenarios...)
 	for i := range scenarios {
@@ -76,6 +87,13 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 		idx := byReq[id]
 		if known[id] {
 			applyKnownFailing(scenarios, idx)
+		}
+		if flaky[id] {
+			for _, i := range idx {
+				if s := &scenarios[i]; s.Status == Failed {
+					s.Status, s.Reason = KnownFailing, FlakyPrefix+s.Reason
+				}
+			}
 		}
 		q := info[id]
 		req := Requirement{ID: id, Profile: q.Profile, Feature: q.Feature, Rule: q.Rule, Description: q.Description, Scenarios: len(idx)}

@@ -171,6 +171,25 @@ func TestKnownFailingThatPassesIsStale(t *testing.T) {
 	assert.Contains(t, cp.Reason, "stale")
 }
 
+func TestKnownFlaky(t *testing.T) {
+	// A flaky requirement that failed this time: reported, and the run is partial, not failed.
+	scs := allPassed()
+	scs[3] = sc("CLONE-001", "clone", Failed, "timed out")
+	p := plan(4)
+	p.KnownFlaky = []string{"CLONE-001"}
+	r := evaluate(scs, p)
+	assert.Equal(t, VerdictPartial, r.Verdict, "a flaky failure is not a pass")
+	q := find(t, r, "CLONE-001")
+	assert.Equal(t, KnownFailing, q.Status)
+	assert.Equal(t, FlakyPrefix+"timed out", q.Reason)
+	assert.Equal(t, []string{"CLONE-001"}, r.KnownFlaky)
+
+	// The same requirement passing: a plain pass, never stale.
+	r = evaluate(allPassed(), p)
+	assert.Equal(t, VerdictPass, r.Verdict)
+	assert.Equal(t, Passed, find(t, r, "CLONE-001").Status)
+}
+
 func TestKnownFailingThatIsSkippedStaysSkipped(t *testing.T) {
 	scs := allPassed()
 	scs[1] = sc("CORE-002", "core", Skipped, "cannot express")

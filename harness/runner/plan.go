@@ -49,14 +49,14 @@ func countSelected(tags string) (int, error) {
 	return n, nil
 }
 
-// knownFailing loads the known-failing file, adds extra, and checks that every ID names
-// a requirement of the spec.
-func knownFailing(path string, extra []string, reqs []features.Requirement) ([]string, error) {
+// knownList loads a list of requirement IDs (tests.known_failing or tests.known_flaky, the
+// key), adds extra, and checks that every ID names a requirement of the spec.
+func knownList(key, path string, extra []string, reqs []features.Requirement) ([]string, error) {
 	var ids []string
 	if path != "" {
 		var err error
 		if ids, err = results.LoadKnownFailing(path); err != nil {
-			return nil, &config.Error{Key: "tests.known_failing", Err: err}
+			return nil, &config.Error{Key: key, Err: err}
 		}
 	}
 	for _, id := range extra {
@@ -70,7 +70,7 @@ func knownFailing(path string, extra []string, reqs []features.Requirement) ([]s
 	}
 	for _, id := range ids {
 		if !exists[id] {
-			return nil, &config.Error{Key: "tests.known_failing", Err: fmt.Errorf("%s is not a requirement of the spec (see `vcts list`)", id)}
+			return nil, &config.Error{Key: key, Err: fmt.Errorf("%s is not a requirement of the spec (see `vcts list`)", id)}
 		}
 	}
 	return ids, nil

@@ -43,6 +43,8 @@ type Options struct {
 	Progress io.Writer
 	// KnownFailing adds requirement IDs to those of tests.known_failing.
 	KnownFailing []string
+	// KnownFlaky adds requirement IDs to those of tests.known_flaky.
+	KnownFlaky []string
 	// OnScenario, when set, is called with every recorded scenario (library progress).
 	OnScenario func(results.Scenario)
 	// Log receives operational messages (target start, cleanup); nil discards them.
@@ -82,9 +84,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("feature files: %w", err)
 	}
-	known, err := knownFailing(cfg.Tests.KnownFailing, o.KnownFailing, reqs)
+	known, err := knownList("tests.known_failing", cfg.Tests.KnownFailing, o.KnownFailing, reqs)
 	if err != nil {
 		return nil, err
+	}
+	flaky, err := knownList("tests.known_flaky", cfg.Tests.KnownFlaky, o.KnownFlaky, reqs)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range flaky {
+		if slices.Contains(known, id) {
+			return nil, &config.Error{Key: "tests.known_flaky", Err: fmt.Errorf("%s is also listed as known-failing: it either must fail or may fail", id)}
+		}
 	}
 	tags := selectionTags(profiles, cfg.Tests.Tags)
 
@@ -100,7 +111,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Report: rep}
 	timings := &results.Timings{}
 	rep.Timings = timings
-	plan := results.Plan{Profiles: profiles, SkipReasons: map[string]string{}, KnownFailing: known}
+	plan := results.Plan{Profiles: profiles, SkipReasons: map[string]string{}, KnownFailing: known, KnownFlaky: flaky}
 	var collector results.Collector
 	finish := func(runErr error) (*Result, error) {
 		rep.FinishedAt = time.Now()

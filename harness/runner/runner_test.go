@@ -193,6 +193,37 @@ func TestKnownFailing(t *testing.T) {
 	assert.Contains(t, failures(r)[0], "configuration is stale")
 }
 
+func TestKnownFlaky(t *testing.T) {
+	dir := t.TempDir()
+	flaky := filepath.Join(dir, "known-flaky.txt")
+	require.NoError(t, os.WriteFile(flaky, []byte("CORE-025 # the hypervisor applies reconfigures late at times\n"), 0o600))
+	addr, _ := provider(t, 0, reconfigureIgnored)
+	cfg := endpointConfig(t, addr, func(f *config.File) {
+		f.Tests.KnownFlaky = flaky
+		f.Tests.Tags = "@CORE-003,@CORE-025"
+	})
+	res, err := Run(context.Background(), Options{Config: cfg, Profiles: []string{"core"}})
+	require.NoError(t, err)
+	r := res.Report
+	assert.Equal(t, results.KnownFailing, statusOf(r, "CORE-025"))
+	assert.Equal(t, results.VerdictPartial, r.Verdict, "a flaky failure: partial, never pass")
+	assert.Equal(t, []string{"CORE-025"}, r.KnownFlaky)
+
+	good, _ := provider(t, 0)
+	cfg.Provider.Endpoint = good
+	res, err = Run(context.Background(), Options{Config: cfg, Profiles: []string{"core"}})
+	require.NoError(t, err)
+	assert.Equal(t, results.VerdictPass, res.Report.Verdict, "a flaky requirement that passes is no stale configuration")
+
+	// Listed as both must-fail and may-fail: a configuration mistake.
+	kf := filepath.Join(dir, "known-failing.txt")
+	require.NoError(t, os.WriteFile(kf, []byte("CORE-025\n"), 0o600))
+	_, err = Run(context.Background(), Options{Config: finalized(t, func(f *config.File) { f.Tests.KnownFailing, f.Tests.KnownFlaky = kf, flaky })})
+	var ce *config.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "tests.known_flaky: CORE-025 is also listed as known-failing")
+}
+
 func TestKnownFailingRejectsUnknownIDs(t *testing.T) {
 	kf := filepath.Join(t.TempDir(), "known-failing.txt")
 	require.NoError(t, os.WriteFile(kf, []byte("CORE-999\n"), 0o600))

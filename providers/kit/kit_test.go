@@ -299,8 +299,14 @@ func TestGracefulShutdownLetsInFlightCallFinish(t *testing.T) {
 		t.Fatalf("Serve returned while a call was in flight: %v", r.err)
 	default:
 	}
-	_, err := net.DialTimeout("tcp", r.srv.GRPCAddr().String(), time.Second)
-	assert.Error(t, err, "the gRPC listener is closed to new connections")
+	// /readyz fails as soon as shutdown begins; GracefulStop closes the listener right after.
+	assert.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", r.srv.GRPCAddr().String(), time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err != nil
+	}, 5*time.Second, 10*time.Millisecond, "the gRPC listener is closed to new connections")
 
 	close(fake.release)
 	require.NoError(t, <-result, "the in-flight call completes successfully")
