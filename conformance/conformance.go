@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,6 +170,9 @@ func Test(t *testing.T, cfg Config) {
 			case results.Skipped:
 				t.Skip(q.Reason)
 			case results.KnownFailing:
+				if strings.HasPrefix(q.Reason, results.FlakyPrefix) {
+					t.Skip(q.Reason)
+				}
 				t.Skip("known failing: " + q.Reason)
 			case results.Passed:
 				if q.Reason != "" {
