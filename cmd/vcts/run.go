@@ -68,6 +68,8 @@ process target. Against any running provider that speaks the v1 wire protocol:
 	fs.StringVar(&tf.o.KnownFailing, "known-failing", "", "file of requirement IDs that must fail (one per line, # comments)")
 	fs.StringVar(&tf.o.KnownFlaky, "known-flaky", "", "file of requirement IDs that may fail: a failure makes the run partial, not failed")
 	fs.StringVar(&reportDir, "report-dir", "reports", "directory for the reports")
+	fs.StringVar(&tf.o.UnknownVMID, "unknown-vm-id", "", "a well-formed id no VM has, in the provider's id format (default: one the suite creates and deletes)")
+	fs.StringVar(&tf.o.UnknownTaskID, "unknown-task-id", "", "a well-formed id no task has, in the provider's task id format (default: a made-up one)")
 	fs.Var(durationFlag{&tf.o.Timeout}, "timeout", "bound for the whole run, e.g. 10m (default: tests.timeout, 30m)")
 	return cmd
 }

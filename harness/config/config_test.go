@@ -231,6 +231,7 @@ func TestFlagsOverrideTheFile(t *testing.T) {
 	require.NoError(t, f.Apply(Overrides{
 		Endpoint: "127.0.0.1:7000", Dialect: DialectTutorial, Concurrency: 3, Timeout: 2 * time.Minute,
 		Tags: "@CORE-001", TLSCA: ca, TLSServerName: "p.local", Image: "x/y:z",
+		UnknownVMID: "999999", UnknownTaskID: "UPID:x",
 	}))
 	require.NoError(t, f.Finalize("/config/dir"))
 	assert.Equal(t, "127.0.0.1:7000", f.Provider.Endpoint)
@@ -240,6 +241,8 @@ func TestFlagsOverrideTheFile(t *testing.T) {
 	assert.Equal(t, "@CORE-001", f.Tests.Tags)
 	assert.Equal(t, TLS{Enabled: true, CA: ca, ServerName: "p.local"}, f.Provider.TLS, "any TLS flag enables TLS; flag paths are not rebased on the config dir")
 	assert.Equal(t, "x/y:z", f.Target.Image)
+	assert.Equal(t, "999999", f.Provider.UnknownVMID)
+	assert.Equal(t, "UPID:x", f.Provider.UnknownTaskID)
 
 	// Zero overrides leave the file alone.
 	g, err := Parse([]byte(tutorialYAML))

@@ -85,6 +85,8 @@ type Overrides struct {
 	Concurrency   int
 	KnownFailing  string
 	KnownFlaky    string
+	UnknownVMID   string
+	UnknownTaskID string
 	Timeout       time.Duration
 	TLSCA         string
 	TLSCert       string
@@ -117,6 +119,8 @@ func (f *File) Apply(o Overrides) error {
 	set(&f.Provider.Dialect, o.Dialect)
 	set(&f.Tests.Tags, o.Tags)
 	set(&f.Target.Image, o.Image)
+	set(&f.Provider.UnknownVMID, o.UnknownVMID)
+	set(&f.Provider.UnknownTaskID, o.UnknownTaskID)
 	if o.Concurrency < 0 {
 		return &Error{Source: "flags", Key: "--concurrency", Err: fmt.Errorf("must be positive, got %d", o.Concurrency)}
 	}
