@@ -52,7 +52,7 @@ type IDReuseError struct{ ID string }
 
 func (e *IDReuseError) Error() string {
 	return fmt.Sprintf("the provider reuses VM ids (a new VM got the id %q of a VM deleted just before), so an id "+
-		"the suite creates and deletes is no safe unknown id: set provider.unknown_vm_id to a well-formed id that "+
+		"the suite creates and deletes is no safe unknown id: set provider.unknown_vm_id (or --unknown-vm-id) to a well-formed id that "+
 		"no VM will ever have", e.ID)
 }
 
@@ -382,7 +382,7 @@ func tryTaskStatus(ctx context.Context, which string) error {
 		a = attempt{call: fmt.Sprintf("TaskStatus(task.id=%q)", st.s.cfg.UnknownTaskID), err: err}
 		if st.s.cfg.madeUpTaskID {
 			a.hint = "the suite made this id up; if task ids have a format this one breaks, set " +
-				"provider.unknown_task_id to a well-formed id of a task that does not exist"
+				"provider.unknown_task_id (or --unknown-task-id) to a well-formed id of a task that does not exist"
 		}
 	case "no task reference":
 		_, err = t.TaskStatus(rctx, "", false)

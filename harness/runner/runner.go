@@ -243,7 +243,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		if id := suite.DerivedUnknownVMID(); id != "" {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs, so the unknown VM id was %q: "+
-				"a number far above the ids it hands out, which it confirmed no VM has (set provider.unknown_vm_id to choose another)", id))
+				"a number far above the ids it hands out, which it confirmed no VM has (set provider.unknown_vm_id or --unknown-vm-id to choose another)", id))
 		}
 	}
 	status, interrupted := runGodog(runCtx, suite, tags, concurrency, &cucumber, log)
