@@ -366,3 +366,23 @@ Feature: Core profile
     When I reconfigure the VM to 3 CPUs and 3072 MiB of memory
     Then the VM is On in every view if the provider advertises online reconfigure, else On or Off
     And the VM has 3 CPUs and 3072 MiB of memory in every view
+
+  @core @CORE-040
+  Scenario Outline: An id is opaque: a path-like variant of a VM's id reaches no VM
+    A provider that builds file names or API paths from ids must not resolve a client's id as a
+    path. The variant is an id the provider never issued, so it is unknown or malformed (whichever
+    the provider decides), and the VM it resembles stays as it was. {id} stands for the VM's id,
+    {nul} for a NUL byte.
+
+    Given a VM
+    When I describe the VM by the id "<variant>"
+    Then the provider answers that no VM has that id, or InvalidArgument
+    When I try to delete the VM by the id "<variant>"
+    Then the provider answers OK or InvalidArgument
+    And the VM exists
+
+    Examples:
+      | variant    |
+      | ./{id}     |
+      | x/../{id}  |
+      | {id}{nul}  |

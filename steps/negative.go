@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -23,6 +24,8 @@ var negativeSteps = []phrase{
 	{`^I try to reconfigure the VM with the desired state JSON '(.*)'$`, tryReconfigureRaw},
 	{`^I try to reconfigure the VM to (-?\d+) CPUs? and (-?\d+) MiB of memory$`, tryReconfigureWith},
 	{`^I describe a VM with an unknown id$`, describeUnknown},
+	{`^I (describe|try to delete) the VM by the id "([^"]*)"$`, byIDVariant},
+	{`^the provider answers that no VM has that id, or InvalidArgument$`, answersNoSuchVMOrInvalid},
 	{`^the provider answers that the VM does not exist$`, answersDoesNotExist},
 	{`^the provider answers (OK|InvalidArgument|NotFound|Unimplemented)$`, providerAnswers},
 	{`^the provider answers (OK|InvalidArgument|NotFound|Unimplemented) or (OK|InvalidArgument|NotFound|Unimplemented)$`, providerAnswersEither},
@@ -307,6 +310,56 @@ func describeUnknown(ctx context.Context) error {
 	d, err := st.d.Describe(rctx, id)
 	st.last = &attempt{call: fmt.Sprintf("Describe(id=%q)", id), err: err, exists: d.Exists}
 	return nil
+}
+
+// idVariant spells out a variant of id: {id} stands for the id, {nul} for a NUL byte.
+func idVariant(variant, id string) string {
+	return strings.NewReplacer("{id}", id, "{nul}", "\x00").Replace(variant)
+}
+
+// byIDVariant sends a Describe or a Delete with a path-like variant of the VM's id.
+func byIDVariant(ctx context.Context, action, variant string) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	id := idVariant(variant, ref.id)
+	if action == "describe" {
+		rctx, cancel := st.read(ctx)
+		defer cancel()
+		d, err := st.d.Describe(rctx, id)
+		st.last = &attempt{call: fmt.Sprintf("Describe(id=%q)", id), err: err, exists: d.Exists}
+		return nil
+	}
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	st.last = &attempt{call: fmt.Sprintf("Delete(id=%q)", id), err: st.d.Delete(octx, id)}
+	return nil
+}
+
+// answersNoSuchVMOrInvalid accepts what a provider may answer for an id it never issued: that
+// no VM has it (v1: OK with exists=false; a dialect without the flag: NotFound), or that it is
+// malformed (InvalidArgument).
+func answersNoSuchVMOrInvalid(ctx context.Context) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no request was sent")
+	}
+	existsFlag, _ := st.d.Supports(driver.FeatureDescribeExists)
+	got, known := codeOf(st.last.err)
+	switch {
+	case known && got == codes.InvalidArgument:
+	case known && got == codes.OK && !st.last.exists:
+	case known && got == codes.NotFound && !existsFlag:
+	case known && got == codes.OK:
+		return st.failf("%s: expected no such VM or InvalidArgument, got exists=true: the id reached a VM it does not name", st.last.call)
+	case existsFlag:
+		return st.failf("%s: expected OK with exists=false or InvalidArgument, got %s", st.last.call, answer(st.last.err))
+	default:
+		return st.failf("%s: expected NotFound or InvalidArgument, got %s", st.last.call, answer(st.last.err))
+	}
+	return st.alive(ctx, st.last.call)
 }
 
 func answersDoesNotExist(ctx context.Context) error {

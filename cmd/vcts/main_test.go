@@ -41,7 +41,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 func TestVersionSpecList(t *testing.T) {
 	code, out, _ := run(t, "version")
 	assert.Equal(t, 0, code)
-	assert.Contains(t, out, "vcts dev\nspec 1.0.0\nresults vcts.dev/results/v1\ngo1.")
+	assert.Contains(t, out, "vcts dev\nspec 1.1.0\nresults vcts.dev/results/v1\ngo1.")
 
 	code, out, _ = run(t, "spec")
 	assert.Equal(t, 0, code)

@@ -62,6 +62,10 @@ type Result struct {
 	Files []string
 }
 
+// interruptedSweepDelay is how long after an interrupted run's cleanup the runner sweeps
+// for the suite's VMs once more.
+const interruptedSweepDelay = 500 * time.Millisecond
+
 // Run executes the suite. A configuration mistake is a *config.Error (exit code 2). When
 // the provider cannot be reached the run still yields a failed report (written like any
 // other) together with the error.
@@ -257,6 +261,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	began = time.Now()
 	cleanErr := suite.Cleanup(cctx)
+	if interrupted && cleanErr == nil {
+		// A create the interruption cut off on the client side may still be finishing in the
+		// provider, after the sweep above looked: look once more, a moment later.
+		select {
+		case <-time.After(interruptedSweepDelay):
+			cleanErr = suite.Cleanup(cctx)
+		case <-cctx.Done():
+		}
+	}
 	if brk != nil {
 		if why := brk.tripped(); why != "" {
 			rep.Problems = append(rep.Problems, why)

@@ -98,6 +98,13 @@ func Catalog() []Defect {
 			V1:       func(p v1Server) v1Server { return v1CollidingCreates{p, &collider{window: collideWindow}} },
 			Tutorial: func(p tutServer) tutServer { return tutCollidingCreates{p, &collider{window: collideWindow}} },
 		},
+		{
+			Name: "ids-as-paths", Family: ErrorCodes,
+			Bug: "ids are file names, never checked: ./ID, x/../ID and ID followed by a NUL byte all reach VM ID " +
+				"(filepath.Join cleans the path, the file system ends the name at the NUL)",
+			V1:       func(p v1Server) v1Server { return v1IDsAsPaths{p} },
+			Tutorial: func(p tutServer) tutServer { return tutIDsAsPaths{p} },
+		},
 		// describe
 		{
 			Name: "describe-unknown-notfound", Family: Describe,

@@ -2,6 +2,8 @@ package brokenprovider
 
 import (
 	"fmt"
+	"path"
+	"strings"
 	"sync"
 	"time"
 )
@@ -282,4 +284,18 @@ func (c *collider) create(do func() (string, error), undo func(id string)) (stri
 	}
 	undo(id)
 	return lead.id, nil
+}
+
+// pathID is what a provider that keeps each VM in <dir>/<id>.json and never checks ids makes
+// of a client's id: the file system ends the name at a NUL byte (as C does) and
+// filepath.Join cleans the path, so "./ID", "x/../ID" and "ID\x00" all name the file of ID.
+// The empty id is left alone (its own rule catches that).
+func pathID(id string) string {
+	if id == "" {
+		return id
+	}
+	if i := strings.IndexByte(id, 0); i >= 0 {
+		id = id[:i]
+	}
+	return strings.TrimPrefix(path.Clean("/"+id), "/")
 }

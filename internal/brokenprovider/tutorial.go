@@ -647,3 +647,26 @@ func (w tutCollidingCreates) CreateVM(ctx context.Context, req *tutorialv1.Creat
 	}
 	return &tutorialv1.CreateVMResponse{VmId: id, Status: resp.GetStatus()}, nil
 }
+
+// tutIDsAsPaths resolves ids as file paths (see pathID) before looking VMs up.
+type tutIDsAsPaths struct{ tutorialv1.ProviderServiceServer }
+
+func (w tutIDsAsPaths) GetVM(ctx context.Context, req *tutorialv1.GetVMRequest) (*tutorialv1.GetVMResponse, error) {
+	return w.ProviderServiceServer.GetVM(ctx, &tutorialv1.GetVMRequest{VmId: pathID(req.GetVmId())})
+}
+
+func (w tutIDsAsPaths) DeleteVM(ctx context.Context, req *tutorialv1.DeleteVMRequest) (*tutorialv1.DeleteVMResponse, error) {
+	return w.ProviderServiceServer.DeleteVM(ctx, &tutorialv1.DeleteVMRequest{VmId: pathID(req.GetVmId())})
+}
+
+func (w tutIDsAsPaths) PowerVM(ctx context.Context, req *tutorialv1.PowerVMRequest) (*tutorialv1.PowerVMResponse, error) {
+	r := proto.Clone(req).(*tutorialv1.PowerVMRequest)
+	r.VmId = pathID(r.GetVmId())
+	return w.ProviderServiceServer.PowerVM(ctx, r)
+}
+
+func (w tutIDsAsPaths) UpdateVM(ctx context.Context, req *tutorialv1.UpdateVMRequest) (*tutorialv1.UpdateVMResponse, error) {
+	r := proto.Clone(req).(*tutorialv1.UpdateVMRequest)
+	r.VmId = pathID(r.GetVmId())
+	return w.ProviderServiceServer.UpdateVM(ctx, r)
+}

@@ -1072,3 +1072,26 @@ func (w v1CollidingCreates) Create(ctx context.Context, req *providerv1.CreateRe
 	}
 	return &providerv1.CreateResponse{Id: id, Task: resp.GetTask()}, nil
 }
+
+// v1IDsAsPaths resolves ids as file paths (see pathID) before looking VMs up.
+type v1IDsAsPaths struct{ providerv1.ProviderServer }
+
+func (w v1IDsAsPaths) Describe(ctx context.Context, req *providerv1.DescribeRequest) (*providerv1.DescribeResponse, error) {
+	return w.ProviderServer.Describe(ctx, &providerv1.DescribeRequest{Id: pathID(req.GetId())})
+}
+
+func (w v1IDsAsPaths) Delete(ctx context.Context, req *providerv1.DeleteRequest) (*providerv1.TaskResponse, error) {
+	return w.ProviderServer.Delete(ctx, &providerv1.DeleteRequest{Id: pathID(req.GetId())})
+}
+
+func (w v1IDsAsPaths) Power(ctx context.Context, req *providerv1.PowerRequest) (*providerv1.TaskResponse, error) {
+	r := proto.Clone(req).(*providerv1.PowerRequest)
+	r.Id = pathID(r.GetId())
+	return w.ProviderServer.Power(ctx, r)
+}
+
+func (w v1IDsAsPaths) Reconfigure(ctx context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
+	r := proto.Clone(req).(*providerv1.ReconfigureRequest)
+	r.Id = pathID(r.GetId())
+	return w.ProviderServer.Reconfigure(ctx, r)
+}
