@@ -649,7 +649,9 @@ func (w tutCollidingCreates) CreateVM(ctx context.Context, req *tutorialv1.Creat
 }
 
 // tutIDsAsPaths resolves ids as file paths (see pathID) before looking VMs up.
-type tutIDsAsPaths struct{ tutorialv1.ProviderServiceServer }
+type tutIDsAsPaths struct {
+	tutorialv1.ProviderServiceServer
+}
 
 func (w tutIDsAsPaths) GetVM(ctx context.Context, req *tutorialv1.GetVMRequest) (*tutorialv1.GetVMResponse, error) {
 	return w.ProviderServiceServer.GetVM(ctx, &tutorialv1.GetVMRequest{VmId: pathID(req.GetVmId())})
