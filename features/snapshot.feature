@@ -172,3 +172,20 @@ Feature: Snapshot profile
       | initial | state |
       | running | On    |
       | stopped | Off   |
+
+  @snapshot @SNAP-018 @needs-snapshot-revert
+  Scenario Outline: A snapshot id is opaque: a path-like variant of it reaches no snapshot
+    As CORE-040 for VM ids: a provider that keeps snapshots in files named by their ids must not
+    resolve a client's snapshot id as a path. {id} stands for the snapshot's id, {nul} for a NUL
+    byte.
+
+    Given a VM
+    And I take a snapshot "s1" of the VM
+    When I try to revert the VM to snapshot "s1" by the id "<variant>"
+    Then the provider answers NotFound or InvalidArgument
+
+    Examples:
+      | variant    |
+      | ./{id}     |
+      | x/../{id}  |
+      | {id}{nul}  |

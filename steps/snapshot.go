@@ -15,6 +15,7 @@ var snapshotSteps = []phrase{
 	{`^I revert the VM to snapshot "([^"]*)"$`, revertSnapshot},
 	{`^I try to revert the VM(?: "([^"]*)")? to snapshot "([^"]*)"$`, tryRevert},
 	{`^I try to revert the VM to an unknown snapshot$`, tryRevertUnknown},
+	{`^I try to revert the VM to snapshot "([^"]*)" by the id "([^"]*)"$`, tryRevertByIDVariant},
 	{`^I delete the snapshot "([^"]*)"$`, deleteSnapshot},
 	{`^I try to delete the snapshot "([^"]*)"$`, tryDeleteSnapshot},
 	{`^I try to delete an unknown snapshot of the VM$`, tryDeleteUnknownSnapshot},
@@ -155,6 +156,23 @@ func tryRevert(ctx context.Context, vmAlias, alias string) error {
 		return err
 	}
 	a := st.revert(ctx, ref.id, s.id)
+	st.last = &a
+	return nil
+}
+
+// tryRevertByIDVariant reverts the VM to a path-like variant of a snapshot's id (see
+// idVariant).
+func tryRevertByIDVariant(ctx context.Context, alias, variant string) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	s, err := st.snapshot(alias)
+	if err != nil {
+		return err
+	}
+	a := st.revert(ctx, ref.id, idVariant(variant, s.id))
 	st.last = &a
 	return nil
 }

@@ -211,8 +211,14 @@ func (c *Container) stopLocked(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// Stop first (SIGTERM, then SIGKILL after 5s), so that the logs end with the provider's
+	// own shutdown; a failed stop still leaves the logs so far, and Terminate removes it anyway.
+	grace := 5 * time.Second
+	if err := c.ctr.Stop(ctx, &grace); err != nil && c.Log != nil {
+		c.Log.Warn("stopping the provider container", "container", c.name, "error", err)
+	}
 	c.logs = c.fetchLogs(ctx)
-	if err := c.ctr.Terminate(ctx, testcontainers.StopTimeout(5*time.Second)); err != nil {
+	if err := c.ctr.Terminate(ctx, testcontainers.StopTimeout(grace)); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.name, err)
 	}
 	return nil

@@ -100,7 +100,8 @@ func Catalog() []Defect {
 		},
 		{
 			Name: "ids-as-paths", Family: ErrorCodes,
-			Bug: "ids are file names, never checked: ./ID, x/../ID and ID followed by a NUL byte all reach VM ID " +
+			Bug: "ids are file names, never checked: ./ID, x/../ID and ID followed by a NUL byte all reach VM " +
+				"(or, v1, snapshot) ID " +
 				"(filepath.Join cleans the path, the file system ends the name at the NUL)",
 			V1:       func(p v1Server) v1Server { return v1IDsAsPaths{p} },
 			Tutorial: func(p tutServer) tutServer { return tutIDsAsPaths{p} },

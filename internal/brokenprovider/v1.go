@@ -1095,3 +1095,11 @@ func (w v1IDsAsPaths) Reconfigure(ctx context.Context, req *providerv1.Reconfigu
 	r.Id = pathID(r.GetId())
 	return w.ProviderServer.Reconfigure(ctx, r)
 }
+
+func (w v1IDsAsPaths) SnapshotRevert(ctx context.Context, req *providerv1.SnapshotRevertRequest) (*providerv1.TaskResponse, error) {
+	return w.ProviderServer.SnapshotRevert(ctx, &providerv1.SnapshotRevertRequest{VmId: pathID(req.GetVmId()), SnapshotId: pathID(req.GetSnapshotId())})
+}
+
+func (w v1IDsAsPaths) SnapshotDelete(ctx context.Context, req *providerv1.SnapshotDeleteRequest) (*providerv1.TaskResponse, error) {
+	return w.ProviderServer.SnapshotDelete(ctx, &providerv1.SnapshotDeleteRequest{VmId: pathID(req.GetVmId()), SnapshotId: pathID(req.GetSnapshotId())})
+}
