@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -170,10 +169,7 @@ func Test(t *testing.T, cfg Config) {
 			case results.Skipped:
 				t.Skip(q.Reason)
 			case results.KnownFailing:
-				if strings.HasPrefix(q.Reason, results.FlakyPrefix) {
-					t.Skip(q.Reason)
-				}
-				t.Skip("known failing: " + q.Reason)
+				t.Skip(results.KnownFailingText(q.Reason))
 			case results.Passed:
 				if q.Reason != "" {
 					t.Log(q.Reason)

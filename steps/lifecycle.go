@@ -483,16 +483,23 @@ func reconfigureVM(ctx context.Context, alias string, cpu, memory int) error {
 	if err != nil {
 		return err
 	}
-	spec := ref.spec
-	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
-	octx, cancel := st.op(ctx)
-	defer cancel()
-	err = st.d.Reconfigure(octx, ref.id, spec)
-	if err := st.expectOK(fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", ref.id, cpu, memory), err); err != nil {
+	a, spec := st.reconfigure(ctx, ref, cpu, memory)
+	if err := st.expectOK(a.call, a.err); err != nil {
 		return err
 	}
 	ref.spec = spec
 	return nil
+}
+
+// reconfigure asks for the VM's spec with new CPU and memory; it returns the attempt and
+// the spec it asked for.
+func (st *scenario) reconfigure(ctx context.Context, ref *vmRef, cpu, memory int) (attempt, driver.Spec) {
+	spec := ref.spec
+	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	err := st.d.Reconfigure(octx, ref.id, spec)
+	return attempt{call: fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", ref.id, cpu, memory), err: err}, spec
 }
 
 // reconfigureRaw is tryReconfigureRaw that must succeed.
@@ -510,14 +517,10 @@ func repeatReconfigure(ctx context.Context, cpu, memory int) error {
 	if err != nil {
 		return err
 	}
-	spec := ref.spec
-	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
 	st.reps = nil
 	for range st.s.cfg.IdempotentCount {
-		octx, cancel := st.op(ctx)
-		err := st.d.Reconfigure(octx, ref.id, spec)
-		cancel()
-		st.reps = append(st.reps, attempt{call: fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", ref.id, cpu, memory), err: err})
+		a, _ := st.reconfigure(ctx, ref, cpu, memory)
+		st.reps = append(st.reps, a)
 	}
 	return nil
 }

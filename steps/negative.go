@@ -273,12 +273,8 @@ func tryReconfigureWith(ctx context.Context, cpu, memory int) error {
 	if err != nil {
 		return err
 	}
-	spec := ref.spec
-	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
-	octx, cancel := st.op(ctx)
-	defer cancel()
-	err = st.d.Reconfigure(octx, ref.id, spec)
-	st.last = &attempt{call: fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", ref.id, cpu, memory), err: err}
+	a, _ := st.reconfigure(ctx, ref, cpu, memory)
+	st.last = &a
 	return nil
 }
 

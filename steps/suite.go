@@ -113,8 +113,15 @@ func (s *Suite) Cleanup(ctx context.Context) error {
 	for _, r := range sets {
 		errs = append(errs, r.cleanup(ctx, s.timeouts()))
 	}
-	errs = append(errs, newResources(s.cfg.Driver, s.cfg.RunID+"-").sweep(ctx, s.timeouts()))
+	errs = append(errs, s.SweepLeftovers(ctx))
 	return errors.Join(errs...)
+}
+
+// SweepLeftovers deletes every VM named with this run's prefix that the provider still
+// lists: VMs whose create answer never arrived, so no scenario could register them.
+// Cleanup ends with it; the runner sweeps once more after an interrupted run.
+func (s *Suite) SweepLeftovers(ctx context.Context) error {
+	return newResources(s.cfg.Driver, s.cfg.RunID+"-").sweep(ctx, s.timeouts())
 }
 
 func (s *Suite) timeouts() driver.Timeouts {

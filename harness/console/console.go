@@ -74,11 +74,7 @@ func Summary(w io.Writer, r *results.Report) {
 			case results.Skipped:
 				fmt.Fprintf(w, " — skipped: %s\n", q.Reason)
 			case results.KnownFailing:
-				if strings.HasPrefix(q.Reason, results.FlakyPrefix) {
-					fmt.Fprintf(w, " — %s\n", firstLine(q.Reason))
-					break
-				}
-				fmt.Fprintf(w, " — known failing: %s\n", firstLine(q.Reason))
+				fmt.Fprintf(w, " — %s\n", results.KnownFailingText(firstLine(q.Reason)))
 			default:
 				fmt.Fprintln(w)
 				for _, l := range strings.Split(strings.TrimSpace(q.Reason), "\n") {

@@ -34,6 +34,15 @@ type Plan struct {
 // FlakyPrefix starts the reason of a known-flaky requirement that failed.
 const FlakyPrefix = "known flaky, failed this run: "
 
+// KnownFailingText is how a known-failing requirement's reason reads in a summary: a
+// known-flaky failure says so itself, any other is marked as known to fail.
+func KnownFailingText(reason string) string {
+	if strings.HasPrefix(reason, FlakyPrefix) {
+		return reason
+	}
+	return "known failing: " + reason
+}
+
 // abortedReason is the verdict reason of a profile whose scenarios never got to run.
 const abortedReason = "not run: the run stopped before any scenario started"
 

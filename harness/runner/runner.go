@@ -266,7 +266,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		// provider, after the sweep above looked: look once more, a moment later.
 		select {
 		case <-time.After(interruptedSweepDelay):
-			cleanErr = suite.Cleanup(cctx)
+			cleanErr = suite.SweepLeftovers(cctx)
 		case <-cctx.Done():
 		}
 	}
