@@ -97,21 +97,31 @@ func TestLintPasses(t *testing.T) {
 		"defaults": {}, "example": {Files: []string{exampleFile}}, "everything": everything,
 	} {
 		t.Run(name, func(t *testing.T) {
-			vals, err := v.Merge()
-			require.NoError(t, err)
-			kv, err := chartutil.ParseKubeVersion(chart.KubeVersion)
-			require.NoError(t, err)
-			l := lint.AllWithKubeVersionAndSchemaValidation(chartDir, vals, namespace, kv, false)
-			for _, m := range l.Messages {
-				// Like `helm lint --strict`: warnings count, informational notes do not.
-				if m.Severity >= support.WarningSev {
-					t.Errorf("lint: %s", m.Error())
-				} else {
-					t.Logf("lint note: %s", m.Error())
-				}
+			for _, p := range lintStrict(t, chartDir, v) {
+				t.Errorf("lint: %s", p)
 			}
 		})
 	}
+}
+
+// lintStrict lints the chart in dir with values v as `helm lint --strict` does, with the
+// values schema: it returns the messages that count (warnings and errors) and logs the
+// informational notes.
+func lintStrict(t *testing.T, dir string, v chart.Values) []string {
+	t.Helper()
+	vals, err := v.Merge()
+	require.NoError(t, err)
+	kv, err := chartutil.ParseKubeVersion(chart.KubeVersion)
+	require.NoError(t, err)
+	var problems []string
+	for _, m := range lint.AllWithKubeVersionAndSchemaValidation(dir, vals, namespace, kv, false).Messages {
+		if m.Severity >= support.WarningSev {
+			problems = append(problems, m.Error())
+		} else {
+			t.Logf("lint note: %s", m.Error())
+		}
+	}
+	return problems
 }
 
 func TestRenderedKinds(t *testing.T) {

@@ -10,9 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/lint"
-	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -62,20 +59,10 @@ func renderScaffold(t *testing.T, dir string, v chart.Values) (*chart.Rendered, 
 
 func TestScaffoldChartLintsStrictly(t *testing.T) {
 	dir := scaffoldChartDir(t)
-	kv, err := chartutil.ParseKubeVersion(chart.KubeVersion)
-	require.NoError(t, err)
 	for name, v := range map[string]chart.Values{"defaults": {}, "tls": scaffoldTLS} {
 		t.Run(name, func(t *testing.T) {
-			vals, err := v.Merge()
-			require.NoError(t, err)
-			l := lint.AllWithKubeVersionAndSchemaValidation(dir, vals, namespace, kv, false)
-			for _, m := range l.Messages {
-				// Like `helm lint --strict`: warnings count, informational notes do not.
-				if m.Severity >= support.WarningSev {
-					t.Errorf("lint: %s", m.Error())
-				} else {
-					t.Logf("lint note: %s", m.Error())
-				}
+			for _, p := range lintStrict(t, dir, v) {
+				t.Errorf("lint: %s", p)
 			}
 		})
 	}
@@ -83,18 +70,8 @@ func TestScaffoldChartLintsStrictly(t *testing.T) {
 
 // Lint reads values.schema.json too: a misspelt value fails `helm lint --strict`.
 func TestScaffoldChartLintRefusesAMisspeltValue(t *testing.T) {
-	kv, err := chartutil.ParseKubeVersion(chart.KubeVersion)
-	require.NoError(t, err)
-	vals, err := chart.Values{Set: []string{"tls.enable=true"}}.Merge()
-	require.NoError(t, err)
-	l := lint.AllWithKubeVersionAndSchemaValidation(scaffoldChartDir(t), vals, namespace, kv, false)
-	var errs []string
-	for _, m := range l.Messages {
-		if m.Severity >= support.WarningSev {
-			errs = append(errs, m.Error())
-		}
-	}
-	assert.Contains(t, strings.Join(errs, "\n"), "'enable'")
+	problems := lintStrict(t, scaffoldChartDir(t), chart.Values{Set: []string{"tls.enable=true"}})
+	assert.Contains(t, strings.Join(problems, "\n"), "'enable'")
 }
 
 func TestScaffoldChartRendersStrictKubernetesObjects(t *testing.T) {
