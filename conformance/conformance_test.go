@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/vctsio/vcts/conformance"
 	"github.com/vctsio/vcts/harness/config"
 	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/internal/grpctest"
 	"github.com/vctsio/vcts/providers/file"
 )
 
@@ -25,13 +25,10 @@ func serve(t *testing.T) string {
 	t.Helper()
 	p, err := file.New(file.Config{StorageDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
 	srv := grpc.NewServer()
 	p.Register(srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(func() { srv.Stop(); _ = p.Close() })
-	return lis.Addr().String()
+	return grpctest.Serve(t, srv)
 }
 
 // TestFileProviderIsConformant is how a provider author uses the package: one subtest per

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -15,11 +14,11 @@ import (
 
 	"github.com/cucumber/godog"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vctsio/vcts/features"
 	"github.com/vctsio/vcts/harness/results"
 	"github.com/vctsio/vcts/internal/brokenprovider"
+	"github.com/vctsio/vcts/internal/grpctest"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	"github.com/vctsio/vcts/providers/file"
 	"github.com/vctsio/vcts/steps"
@@ -57,24 +56,11 @@ func serve(t testing.TB, defect brokenprovider.Defect) served {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = p.Close() })
 	srv := grpc.NewServer()
 	reg := brokenprovider.NewRegistrar(srv, defect)
 	p.Register(reg)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = conn.Close()
-		srv.Stop()
-		_ = p.Close()
-	})
-	return served{conn: conn, real: reg.V1()}
+	return served{conn: grpctest.Dial(t, grpctest.Serve(t, srv)), real: reg.V1()}
 }
 
 type run struct {

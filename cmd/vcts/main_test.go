@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,13 +19,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/vctsio/vcts/harness/report"
 	"github.com/vctsio/vcts/harness/results"
 	"github.com/vctsio/vcts/harness/target"
+	"github.com/vctsio/vcts/internal/grpctest"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	"github.com/vctsio/vcts/providers/file"
 )
@@ -115,16 +114,12 @@ func serveProvider(t *testing.T, delay time.Duration) (string, providerv1.Provid
 	t.Helper()
 	p, err := file.New(file.Config{StorageDir: t.TempDir(), TransitionDelay: delay, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
 	srv := grpc.NewServer()
 	p.Register(srv)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(lis) }()
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cc.Close(); srv.Stop(); _ = p.Close() })
-	return lis.Addr().String(), providerv1.NewProviderClient(cc)
+	addr := grpctest.Serve(t, srv)
+	return addr, providerv1.NewProviderClient(grpctest.Dial(t, addr))
 }
 
 func vmCount(t *testing.T, c providerv1.ProviderClient) int {

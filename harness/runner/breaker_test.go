@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/vctsio/vcts/harness/config"
 	"github.com/vctsio/vcts/harness/results"
+	"github.com/vctsio/vcts/internal/grpctest"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 )
 
@@ -115,12 +115,8 @@ func TestHungProviderFailsFastWithTheReason(t *testing.T) {
 	srv := grpc.NewServer()
 	providerv1.RegisterProviderServer(srv, hungProvider{})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
 
-	cfg := endpointConfig(t, lis.Addr().String(), func(f *config.File) {
+	cfg := endpointConfig(t, grpctest.Serve(t, srv), func(f *config.File) {
 		f.Tests.CallTimeout = config.Duration(100 * time.Millisecond)
 		f.Tests.TaskTimeout = config.Duration(100 * time.Millisecond)
 	})

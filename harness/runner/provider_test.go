@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,11 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/vctsio/vcts/internal/grpctest"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	"github.com/vctsio/vcts/providers/file"
 )
@@ -54,6 +53,7 @@ func provider(t testing.TB, delay time.Duration, faults ...fault) (string, provi
 	t.Helper()
 	p, err := file.New(file.Config{StorageDir: t.TempDir(), TransitionDelay: delay, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
 	var chain []grpc.UnaryServerInterceptor
 	for _, f := range faults {
 		chain = append(chain, grpc.UnaryServerInterceptor(f))
@@ -61,17 +61,8 @@ func provider(t testing.TB, delay time.Duration, faults ...fault) (string, provi
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 	p.Register(srv)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(lis) }()
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = cc.Close()
-		srv.Stop()
-		_ = p.Close()
-	})
-	return lis.Addr().String(), providerv1.NewProviderClient(cc)
+	addr := grpctest.Serve(t, srv)
+	return addr, providerv1.NewProviderClient(grpctest.Dial(t, addr))
 }
 
 // vmsLeft lists the VMs the provider still holds.

@@ -25,21 +25,19 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/vctsio/vcts/internal/grpctest"
 )
 
 // serveHealth runs a gRPC server on 127.0.0.1 with the health service (SERVING) unless
 // noHealth, with the given server options (TLS). It stops with the test.
 func serveHealth(t *testing.T, noHealth bool, opts ...grpc.ServerOption) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	s := grpc.NewServer(opts...)
 	if !noHealth {
 		healthpb.RegisterHealthServer(s, health.NewServer())
 	}
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(s.Stop)
-	return l.Addr().String()
+	return grpctest.Serve(t, s)
 }
 
 // pki is a throw-away CA with a server certificate for 127.0.0.1 / "provider.test" and a

@@ -2,7 +2,6 @@ package otherprovider_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/proto"
@@ -18,6 +16,7 @@ import (
 	"github.com/vctsio/vcts/harness/config"
 	"github.com/vctsio/vcts/harness/results"
 	"github.com/vctsio/vcts/harness/runner"
+	"github.com/vctsio/vcts/internal/grpctest"
 	"github.com/vctsio/vcts/internal/otherprovider"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 )
@@ -32,22 +31,14 @@ type served struct {
 func serve(t *testing.T, o otherprovider.Options) served {
 	t.Helper()
 	p := otherprovider.New(o)
+	t.Cleanup(p.Close)
 	srv := grpc.NewServer()
 	p.Register(srv)
 	h := health.NewServer()
 	h.SetServingStatus("provider", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, h)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(lis) }()
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = cc.Close()
-		srv.Stop()
-		p.Close()
-	})
-	return served{addr: lis.Addr().String(), p: p, client: providerv1.NewProviderClient(cc)}
+	addr := grpctest.Serve(t, srv)
+	return served{addr: addr, p: p, client: providerv1.NewProviderClient(grpctest.Dial(t, addr))}
 }
 
 // configFor is the configuration a Proxmox-style provider needs: its endpoint, and a VM spec

@@ -3,16 +3,15 @@ package driver
 import (
 	"context"
 	"errors"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/vctsio/vcts/internal/grpctest"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	tutorialv1 "github.com/vctsio/vcts/proto/gen/virtrigaud/tutorial/v1"
 )
@@ -22,20 +21,7 @@ func listen(t *testing.T, register func(*grpc.Server)) *grpc.ClientConn {
 	t.Helper()
 	srv := grpc.NewServer()
 	register(srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = conn.Close()
-		srv.Stop()
-	})
-	return conn
+	return grpctest.Dial(t, grpctest.Serve(t, srv))
 }
 
 // fakeWire records what it receives and answers TaskStatus from a script.
