@@ -17,6 +17,14 @@ type Image struct {
 	URL          string
 }
 
+// Name is the image as one string, as the tutorial API sees it: the template name, else the URL.
+func (i Image) Name() string {
+	if i.TemplateName != "" {
+		return i.TemplateName
+	}
+	return i.URL
+}
+
 // Disk is one virtual disk of a VM.
 type Disk struct {
 	SizeGiB int32

@@ -128,12 +128,16 @@ type Change struct {
 	CPU       int32
 	MemoryMiB int64
 	Image     *domain.Image
+	// ImageName replaces the image by a template of this name unless the image already goes
+	// by it (domain.Image.Name), so that a richer image is kept when only its name was sent.
+	// It is compared with the VM's image under the VM's lock, never with an earlier read.
+	ImageName *string
 	Disks     *[]domain.Disk
 }
 
 // Empty reports whether the change changes nothing.
 func (c Change) Empty() bool {
-	return c.CPU == 0 && c.MemoryMiB == 0 && c.Image == nil && c.Disks == nil
+	return c.CPU == 0 && c.MemoryMiB == 0 && c.Image == nil && c.ImageName == nil && c.Disks == nil
 }
 
 func (c Change) apply(spec domain.Spec) domain.Spec {
@@ -146,6 +150,9 @@ func (c Change) apply(spec domain.Spec) domain.Spec {
 	}
 	if c.Image != nil {
 		spec.Image = *c.Image
+	}
+	if c.ImageName != nil && spec.Image.Name() != *c.ImageName {
+		spec.Image = domain.Image{TemplateName: *c.ImageName}
 	}
 	if c.Disks != nil {
 		spec.Disks = append([]domain.Disk(nil), (*c.Disks)...)

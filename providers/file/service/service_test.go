@@ -163,6 +163,21 @@ func TestReconfigure(t *testing.T) {
 	require.EqualValues(t, 4, now.Spec.CPU, "a refused change changed the VM")
 }
 
+func TestReconfigureByImageName(t *testing.T) {
+	s, _ := newService(t, 0)
+	vm, _, err := s.Create(CreateRequest{Name: "vm", Spec: domain.Spec{CPU: 1, MemoryMiB: 1024,
+		Image: domain.Image{TemplateName: "ubuntu", URL: "https://images.example/ubuntu.qcow2"}}})
+	require.NoError(t, err)
+	same := "ubuntu"
+	got, err := s.Reconfigure(vm.ID, Change{CPU: 2, ImageName: &same})
+	require.NoError(t, err)
+	require.Equal(t, vm.Spec.Image, got.Spec.Image, "the image's own name must keep the richer image")
+	other := "debian"
+	got, err = s.Reconfigure(vm.ID, Change{ImageName: &other})
+	require.NoError(t, err)
+	require.Equal(t, domain.Image{TemplateName: "debian"}, got.Spec.Image)
+}
+
 func TestDelete(t *testing.T) {
 	s, _ := newService(t, 0)
 	vm := mustCreate(t, s, "vm")

@@ -106,16 +106,10 @@ func (s *Server) UpdateVM(_ context.Context, req *tutorialv1.UpdateVMRequest) (*
 	if err := domain.ValidateMemoryMiB(spec.GetMemory()); err != nil {
 		return nil, s.fail("UpdateVM", err)
 	}
-	change := service.Change{CPU: spec.GetCpu(), MemoryMiB: spec.GetMemory()}
-	cur, err := s.svc.Get(req.GetVmId())
-	if err != nil {
-		return nil, s.fail("UpdateVM", err)
-	}
 	// The tutorial sees one image string; only a changed one replaces the richer image a
 	// VM created over the v1 API may have.
-	if spec.GetImage() != imageName(cur.Spec.Image) {
-		change.Image = &domain.Image{TemplateName: spec.GetImage()}
-	}
+	image := spec.GetImage()
+	change := service.Change{CPU: spec.GetCpu(), MemoryMiB: spec.GetMemory(), ImageName: &image}
 	vm, err := s.svc.Reconfigure(req.GetVmId(), change)
 	if err != nil {
 		return nil, s.fail("UpdateVM", err)
@@ -220,13 +214,5 @@ var stateMessages = map[domain.State]string{
 }
 
 func vmSpec(vm domain.VM) *tutorialv1.VMSpec {
-	return &tutorialv1.VMSpec{Cpu: vm.Spec.CPU, Memory: vm.Spec.MemoryMiB, Image: imageName(vm.Spec.Image)}
-}
-
-// imageName is the one image string the tutorial API shows: the template name, else the URL.
-func imageName(img domain.Image) string {
-	if img.TemplateName != "" {
-		return img.TemplateName
-	}
-	return img.URL
+	return &tutorialv1.VMSpec{Cpu: vm.Spec.CPU, Memory: vm.Spec.MemoryMiB, Image: vm.Spec.Image.Name()}
 }

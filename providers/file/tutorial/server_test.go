@@ -211,6 +211,36 @@ func TestUpdateVM(t *testing.T) {
 	require.Equal(t, "debian-12", got.Spec.Image.TemplateName)
 }
 
+// An UpdateVM racing a revert must end as one of the two, never as a mix (the new CPU with
+// the reverted image): the image is compared with the VM's under its lock, not with a read
+// taken before.
+func TestUpdateVMRacingRevertIsNeverTorn(t *testing.T) {
+	f := newFixture(t, 0)
+	id := create(t, f, "vm").GetVmId()
+	update := func(cpu int32, memory int64, image string) {
+		_, err := f.c.UpdateVM(ctx(t), &tutorialv1.UpdateVMRequest{VmId: id, Spec: &tutorialv1.VMSpec{Cpu: cpu, Memory: memory, Image: image}})
+		require.NoError(t, err)
+	}
+	update(1, 1024, "B")
+	snap, err := f.svc.SnapshotCreate(id, "base", "")
+	require.NoError(t, err)
+	for round := range 100 {
+		update(2, 2048, "A")
+		var wg sync.WaitGroup
+		wg.Go(func() { update(4, 4096, "A") })
+		wg.Go(func() {
+			_, err := f.svc.SnapshotRevert(id, snap.ID)
+			require.NoError(t, err)
+		})
+		wg.Wait()
+		got, err := f.svc.Get(id)
+		require.NoError(t, err)
+		updated := got.Spec.CPU == 4 && got.Spec.Image.TemplateName == "A"
+		reverted := got.Spec.CPU == 1 && got.Spec.Image.TemplateName == "B"
+		require.True(t, updated || reverted, "round %d: the VM is a mix of the update and the revert: %+v", round, got.Spec)
+	}
+}
+
 func TestPowerVM(t *testing.T) {
 	f := newFixture(t, 0)
 	id := create(t, f, "vm").GetVmId()
