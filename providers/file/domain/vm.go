@@ -149,6 +149,16 @@ func (vm VM) BusyUntil(now time.Time) time.Time {
 	return time.Time{}
 }
 
+// CreatingUntil is when the VM's creation ends; the zero time when it has ended at now. The
+// task of a create or clone (repeated or not) is done then, whatever the VM has been asked to
+// do since: a repeated create of a VM that is rebooting does not wait for the reboot.
+func (vm VM) CreatingUntil(now time.Time) time.Time {
+	if t := vm.Transition; t != nil && t.Kind == TransitionCreating {
+		return vm.BusyUntil(now)
+	}
+	return time.Time{}
+}
+
 // ApplyPower runs a power operation at now. OFF and SHUTDOWN_GRACEFUL stop the VM at once and
 // cancel any transition; ON powers a stopped VM on and leaves a VM that is already on (or
 // about to be) alone; REBOOT always ends powered on, passing through Rebooting for delay

@@ -65,7 +65,7 @@ func (s *Server) Create(_ context.Context, req *providerv1.CreateRequest) (*prov
 	if created {
 		s.log.Info("vm created", "id", vm.ID, "name", vm.Name, "cpu", vm.Spec.CPU, "memoryMiB", vm.Spec.MemoryMiB)
 	}
-	return &providerv1.CreateResponse{Id: vm.ID, Task: s.task(vm.BusyUntil(s.svc.Now()))}, nil
+	return &providerv1.CreateResponse{Id: vm.ID, Task: s.task(vm.CreatingUntil(s.svc.Now()))}, nil
 }
 
 func decodeCreate(req *providerv1.CreateRequest) (service.CreateRequest, error) {
@@ -255,7 +255,7 @@ func (s *Server) Clone(_ context.Context, req *providerv1.CloneRequest) (*provid
 	if created {
 		s.log.Info("vm cloned", "source", req.GetSourceVmId(), "id", vm.ID, "name", vm.Name)
 	}
-	return &providerv1.CloneResponse{TargetVmId: vm.ID, Task: s.task(vm.BusyUntil(s.svc.Now()))}, nil
+	return &providerv1.CloneResponse{TargetVmId: vm.ID, Task: s.task(vm.CreatingUntil(s.svc.Now()))}, nil
 }
 
 // GetCapabilities advertises exactly what this server implements.

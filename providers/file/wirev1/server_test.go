@@ -395,6 +395,11 @@ func TestTransitionDelay(t *testing.T) {
 	require.False(t, st.GetDone())
 	_, raw = describe(t, f, resp.GetId())
 	require.Equal(t, "Rebooting", raw.State)
+	// The task of a repeated create ends with the creation, which ended long ago: it does not
+	// wait for the reboot.
+	again, err = f.c.Create(ctx(t), &providerv1.CreateRequest{Name: "slow", ClassJson: `{"CPU":1,"MemoryMiB":512}`})
+	require.NoError(t, err)
+	requireDone(t, f, again.GetTask())
 	f.clock.Advance(30 * time.Second)
 	requireDone(t, f, reboot.GetTask())
 	_, raw = describe(t, f, resp.GetId())
