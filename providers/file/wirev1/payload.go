@@ -88,9 +88,19 @@ func (o jsonObject) integer(field, key string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(n.String(), 10, 64)
 	if err != nil {
-		return 0, domain.InvalidArgument("%s: %s must be a whole number in range, got %s", field, key, n)
+		return 0, domain.InvalidArgument("%s: %s must be a whole number in range, got %s", field, key, shortNumber(n.String()))
 	}
 	return v, nil
+}
+
+// shortNumber is a number as an error message shows it: whole when short, else its first digits
+// and its length, so that a client cannot have megabytes echoed back and logged.
+func shortNumber(n string) string {
+	const max = 24
+	if len(n) <= max {
+		return n
+	}
+	return fmt.Sprintf("%s… (%d characters)", n[:max], len(n))
 }
 
 // str decodes o[key] as a JSON string; absent or null is "".

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/vctsio/vcts/providers/file/domain"
 )
 
@@ -54,6 +56,15 @@ func TestDecodeClass(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An error message never echoes a huge client value whole: it ends up in the log line too.
+func TestDecodeClassDoesNotEchoHugeNumbers(t *testing.T) {
+	huge := strings.Repeat("9", 60_000)
+	_, err := DecodeClass("class_json", `{"CPU":1,"MemoryMiB":`+huge+`}`)
+	require.Equal(t, domain.KindInvalidArgument, domain.KindOf(err))
+	require.Less(t, len(err.Error()), 200, "the message echoes the number: %.120s…", err)
+	require.Contains(t, err.Error(), "60000 characters")
 }
 
 func TestDecodeImageAndDisks(t *testing.T) {
