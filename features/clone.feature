@@ -3,8 +3,10 @@
 # Retired IDs: none
 Feature: Clone profile
   A provider that offers clones must pass the clone profile. The v1 protocol has no capability field
-  for clones, so the suite asks: a Clone with an empty source id answered Unimplemented means clones
-  are not offered, any other answer means they are. In the tutorial API the vm.clone capability says.
+  for clones, so the suite asks with Clone requests that cannot create anything (no source, then a
+  source that does not exist): Unimplemented means clones are not offered; InvalidArgument says
+  nothing, so the next request is sent; any other answer means they are offered. In the tutorial
+  API the vm.clone capability says.
   A clone is an independent VM: it starts as a copy of its source and then lives its own life.
 
   @clone @CLONE-001
@@ -89,7 +91,9 @@ Feature: Clone profile
   @clone @CLONE-012
   Scenario: Repeating a clone with the same target name returns the same clone and creates nothing new
     The manager retries a clone whose answer it lost. A target name held by an earlier clone of
-    the same source is that clone, not a conflict.
+    the same source is that clone, not a conflict: the manager takes any code but NotFound,
+    InvalidArgument, Unavailable and DeadlineExceeded as a failure, so AlreadyExists would fail
+    a clone that succeeded.
 
     Given a VM "source"
     And I clone "source" to "copy"

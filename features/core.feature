@@ -219,11 +219,14 @@ Feature: Core profile
   @core @CORE-026 @needs-raw-payload
   Scenario: Reconfigure reads CPU and memory from the producer's desired-state JSON
     The manager sends the desired state as a whole create request with Go field-name keys.
+    {name}, {image} and {disks} stand for the VM's name and the image and disks it was created
+    with, in the create request's shapes (e.g. {"TemplateName":"ubuntu-22.04","URL":""} and
+    [{"SizeGiB":10}]; null when no disk was asked for).
 
     Given a VM with 2 CPUs and 2048 MiB of memory
     When I reconfigure the VM with the desired state JSON:
       """
-      {"Class":{"CPU":4,"MemoryMiB":8192}}
+      {"Name":"{name}","Class":{"CPU":4,"MemoryMiB":8192},"Image":{image},"Disks":{disks}}
       """
     Then the VM has 4 CPUs and 8192 MiB of memory in every view
 
@@ -326,8 +329,8 @@ Feature: Core profile
   @core @CORE-037
   Scenario Outline: Capabilities are honest: an operation works exactly when it is advertised
     An operation the provider does not offer answers Unimplemented; an advertised one works. The v1
-    protocol has no capability field for clones: a Clone with an empty source id answered
-    Unimplemented means clones are not offered, any other answer means they are.
+    protocol has no capability field for clones: the suite asks as the clone profile describes
+    (Clone requests that cannot create anything; Unimplemented means clones are not offered).
 
     Given a VM
     When I try to <operation> the VM

@@ -268,7 +268,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// Only CORE-038 reconfigures to a non-positive size; its CPU rows are answered OK (the
 	// defect keeps the old count), its memory rows are still rejected.
 	"reconfigure-accepts-zero-cpu": {
-		v1:       {fail: []string{"CORE-038"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
+		v1:       {fail: []string{"CORE-038"}, message: `"Class":{"CPU":0,"MemoryMiB":2048}`},
 		tutorial: {fail: []string{"CORE-038"}, message: "cpu=0, memory_mib=2048): expected InvalidArgument, got OK"},
 	},
 	// Only CORE-039 looks at the power state after a reconfigure. The reference provider

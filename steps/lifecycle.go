@@ -498,8 +498,17 @@ func (st *scenario) reconfigure(ctx context.Context, ref *vmRef, cpu, memory int
 	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
 	octx, cancel := st.op(ctx)
 	defer cancel()
-	err := st.d.Reconfigure(octx, ref.id, spec)
-	return attempt{call: fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", ref.id, cpu, memory), err: err}, spec
+	err := st.d.Reconfigure(octx, ref.id, ref.name, spec)
+	return attempt{call: st.reconfigureCall(ref.id, ref.name, spec), err: err}, spec
+}
+
+// reconfigureCall names a Reconfigure in failure messages: with the payload it sent, in a
+// dialect that sends one.
+func (st *scenario) reconfigureCall(id, name string, spec driver.Spec) string {
+	if raw, ok := st.d.(driver.RawPayloads); ok {
+		return fmt.Sprintf("Reconfigure(id=%q, desired_json=%s)", id, raw.DesiredJSON(name, spec))
+	}
+	return fmt.Sprintf("Reconfigure(id=%q, cpu=%d, memory_mib=%d)", id, spec.CPU, spec.MemoryMiB)
 }
 
 // reconfigureRaw is tryReconfigureRaw that must succeed.

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -221,7 +222,8 @@ func tryWithID(ctx context.Context, action, which string) error {
 	case "reboot":
 		a = attempt{call: powerCall(id, driver.PowerReboot), err: st.d.Power(octx, id, driver.PowerReboot)}
 	case "reconfigure":
-		a = attempt{call: fmt.Sprintf("Reconfigure(id=%q)", id), err: st.d.Reconfigure(octx, id, st.s.cfg.VMSpec)}
+		name := st.vmName("unknown")
+		a = attempt{call: st.reconfigureCall(id, name, st.s.cfg.VMSpec), err: st.d.Reconfigure(octx, id, name, st.s.cfg.VMSpec)}
 	case "delete":
 		a = attempt{call: fmt.Sprintf("Delete(id=%q)", id), err: st.d.Delete(octx, id)}
 	case "take a snapshot of":
@@ -288,11 +290,45 @@ func tryReconfigureRaw(ctx context.Context, desired string) error {
 	if err != nil {
 		return err
 	}
+	desired, err = expandDesired(desired, raw.DesiredJSON(ref.name, ref.spec))
+	if err != nil {
+		return st.failf("%v", err)
+	}
 	octx, cancel := st.op(ctx)
 	defer cancel()
 	err = raw.ReconfigureRaw(octx, ref.id, desired)
 	st.last = &attempt{call: fmt.Sprintf("Reconfigure(id=%q, desired_json=%s)", ref.id, desired), err: err}
 	return nil
+}
+
+// expandDesired fills the placeholders of a desired state written in a feature: {name},
+// {image} and {disks} stand for the VM's name, image and disks as the driver's own desired
+// state for the VM (whole) carries them.
+func expandDesired(desired, whole string) (string, error) {
+	if !strings.Contains(desired, "{name}") && !strings.Contains(desired, "{image}") && !strings.Contains(desired, "{disks}") {
+		return desired, nil
+	}
+	var fields struct {
+		Name  string
+		Image json.RawMessage
+		Disks json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(whole), &fields); err != nil {
+		return "", fmt.Errorf("the driver's desired state is not JSON: %w", err)
+	}
+	name, _ := json.Marshal(fields.Name)
+	return strings.NewReplacer(
+		`"{name}"`, string(name),
+		"{image}", orNull(fields.Image),
+		"{disks}", orNull(fields.Disks),
+	).Replace(desired), nil
+}
+
+func orNull(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "null"
+	}
+	return string(v)
 }
 
 func describeUnknown(ctx context.Context) error {
@@ -524,7 +560,8 @@ func (st *scenario) badRequest(ctx context.Context, request string, ref *vmRef) 
 		if err != nil {
 			return "obtaining an unknown id", "", err
 		}
-		return fmt.Sprintf("Reconfigure(id=%q)", id), "", st.d.Reconfigure(octx, id, st.s.cfg.VMSpec)
+		name := st.vmName("unknown")
+		return st.reconfigureCall(id, name, st.s.cfg.VMSpec), "", st.d.Reconfigure(octx, id, name, st.s.cfg.VMSpec)
 	case "reconfigure with malformed desired JSON":
 		if !rawOK {
 			return "", "no raw payloads", nil

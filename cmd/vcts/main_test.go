@@ -26,6 +26,7 @@ import (
 	"github.com/vctsio/vcts/harness/results"
 	"github.com/vctsio/vcts/harness/target"
 	"github.com/vctsio/vcts/internal/grpctest"
+	"github.com/vctsio/vcts/internal/version"
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	"github.com/vctsio/vcts/providers/file"
 )
@@ -40,7 +41,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 func TestVersionSpecList(t *testing.T) {
 	code, out, _ := run(t, "version")
 	assert.Equal(t, 0, code)
-	assert.Contains(t, out, "vcts dev\nspec 1.1.0\nresults vcts.dev/results/v1\ngo1.")
+	assert.Contains(t, out, "vcts dev\nspec "+version.SpecVersion+"\nresults vcts.dev/results/v1\ngo1.")
 
 	code, out, _ = run(t, "spec")
 	assert.Equal(t, 0, code)

@@ -140,7 +140,9 @@ type Driver interface {
 	Describe(ctx context.Context, id string) (Description, error)
 	List(ctx context.Context) ([]VM, error)
 	Power(ctx context.Context, id string, op PowerOp) error
-	Reconfigure(ctx context.Context, id string, spec Spec) error
+	// Reconfigure asks for spec as the VM's new desired state. name is the VM's name: the v1
+	// desired state is a whole create request, and that carries the name.
+	Reconfigure(ctx context.Context, id, name string, spec Spec) error
 	Delete(ctx context.Context, id string) error
 
 	SnapshotCreate(ctx context.Context, vmID, name string) (snapshotID string, err error)
@@ -164,6 +166,8 @@ type RawPayloads interface {
 	CreateRaw(ctx context.Context, name string, spec Spec, classJSON string) (id string, err error)
 	// ReconfigureRaw sends desiredJSON verbatim as the desired state.
 	ReconfigureRaw(ctx context.Context, id, desiredJSON string) error
+	// DesiredJSON is the desired state Reconfigure sends for a VM named name.
+	DesiredJSON(name string, spec Spec) string
 	// CloneRaw is Clone with classJSON sent verbatim as the override.
 	CloneRaw(ctx context.Context, sourceID, target, classJSON string) (id string, err error)
 }

@@ -150,7 +150,7 @@ func (t *tutorial) Power(ctx context.Context, id string, op PowerOp) error {
 	return t.settle(ctx, fmt.Sprintf("PowerVM(vm_id=%q, power_op=%s)", id, op), id)
 }
 
-func (t *tutorial) Reconfigure(ctx context.Context, id string, spec Spec) error {
+func (t *tutorial) Reconfigure(ctx context.Context, id, _ string, spec Spec) error {
 	cctx, cancel := callContext(ctx)
 	defer cancel()
 	_, err := t.c.UpdateVM(cctx, &tutorialv1.UpdateVMRequest{VmId: id, Spec: tutorialSpec(spec)})

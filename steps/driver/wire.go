@@ -23,7 +23,7 @@ const DialectWire = "v1"
 //
 // It sends exactly the payloads VirtRigaud's manager sends: class_json {"CPU":..,"MemoryMiB":..},
 // image_json {"TemplateName":..,"URL":""} (unless Spec.ImageJSON is given), disks_json
-// [{"SizeGiB":..}] when DiskGiB > 0, desired_json {"Class":{"CPU":..,"MemoryMiB":..}} and, for
+// [{"SizeGiB":..}] when DiskGiB > 0, desired_json as a whole create request (see DesiredJSON) and, for
 // clone overrides, CRD camelCase {"cpu":N,"memory":"<n>Gi"} (or "<n>Mi" when not whole GiB).
 //
 // Hardware is read from ListVMs (VMInfo.cpu, VMInfo.memory_mib) and, when Describe's
@@ -61,21 +61,48 @@ func (w *wire) Capabilities(ctx context.Context) (Capabilities, error) {
 	}, nil
 }
 
-// probeClone finds out whether clones are offered: the v1 capabilities have no field for
-// them. A Clone with an empty source id cannot create anything; a provider without clones
-// answers Unimplemented, any other answer (normally InvalidArgument) means clones exist.
+// cloneProbes are the Clone requests that find out whether clones are offered: the v1
+// capabilities have no field for them. None can create anything: the first names no source,
+// the others a source that does not exist, in the id formats providers commonly use (a name,
+// a Proxmox-style number, a UUID), for a provider that checks its arguments before it answers
+// Unimplemented.
+var cloneProbes = []*providerv1.CloneRequest{
+	{},
+	{SourceVmId: "vcts-clone-probe", TargetName: "vcts-clone-probe"},
+	{SourceVmId: "999999999", TargetName: "vcts-clone-probe"},
+	{SourceVmId: "00000000-0000-4000-8000-000000000000", TargetName: "vcts-clone-probe"},
+}
+
+// probeClone finds out whether clones are offered. Unimplemented means they are not;
+// InvalidArgument says nothing (the provider refused the arguments before anything else), so
+// the next probe is sent; any other answer means clones exist. When every probe is refused as
+// invalid, clones are taken to be offered and the clone scenarios tell the rest.
 func (w *wire) probeClone(ctx context.Context) (offered bool, answer string, err error) {
-	cctx, cancel := callContext(ctx)
-	defer cancel()
-	_, perr := w.c.Clone(cctx, &providerv1.CloneRequest{})
-	code := status.Code(perr)
-	switch code {
-	case codes.Unimplemented:
-		return false, `Clone(source_vm_id="") answered Unimplemented`, nil
-	case codes.DeadlineExceeded, codes.Unavailable, codes.Canceled:
-		return false, "", fmt.Errorf("clone capability probe: %w", perr)
+	var answers []string
+	for _, req := range cloneProbes {
+		cctx, cancel := callContext(ctx)
+		resp, perr := w.c.Clone(cctx, req)
+		cancel()
+		code := status.Code(perr)
+		call := fmt.Sprintf("Clone(source_vm_id=%q) answered %s", req.GetSourceVmId(), code)
+		switch code {
+		case codes.DeadlineExceeded, codes.Unavailable, codes.Canceled:
+			return false, "", fmt.Errorf("clone capability probe: %w", perr)
+		case codes.InvalidArgument:
+			answers = append(answers, call)
+			continue
+		case codes.OK:
+			// A clone of a source that does not exist: the clone scenarios fail it. Whatever
+			// it made is deleted, best effort.
+			if id := resp.GetTargetVmId(); id != "" {
+				dctx, cancel := callContext(ctx)
+				_, _ = w.c.Delete(dctx, &providerv1.DeleteRequest{Id: id})
+				cancel()
+			}
+		}
+		return code != codes.Unimplemented, strings.Join(append(answers, call), ", "), nil
 	}
-	return true, fmt.Sprintf(`Clone(source_vm_id="") answered %s`, code), nil
+	return true, strings.Join(answers, ", ") + ": every probe was refused as invalid, clones are taken to be offered", nil
 }
 
 func (w *wire) Validate(ctx context.Context) (bool, string, error) {
@@ -98,10 +125,8 @@ func (w *wire) CreateRaw(ctx context.Context, name string, spec Spec, class stri
 		ClassJson:     class,
 		ImageJson:     imageJSON(spec),
 		NetworksJson:  spec.NetworksJSON,
+		DisksJson:     disksJSON(spec),
 		PlacementJson: spec.PlacementJSON,
-	}
-	if spec.DiskGiB > 0 {
-		req.DisksJson = mustJSON([]struct{ SizeGiB int32 }{{spec.DiskGiB}})
 	}
 	cctx, cancel := callContext(ctx)
 	resp, err := w.c.Create(cctx, req)
@@ -162,8 +187,8 @@ func (w *wire) Power(ctx context.Context, id string, op PowerOp) error {
 	return w.await(ctx, fmt.Sprintf("Power(id=%q, op=%s)", id, op), resp.GetTask())
 }
 
-func (w *wire) Reconfigure(ctx context.Context, id string, spec Spec) error {
-	return w.ReconfigureRaw(ctx, id, desiredJSON(spec))
+func (w *wire) Reconfigure(ctx context.Context, id, name string, spec Spec) error {
+	return w.ReconfigureRaw(ctx, id, w.DesiredJSON(name, spec))
 }
 
 func (w *wire) ReconfigureRaw(ctx context.Context, id, desired string) error {
@@ -306,12 +331,43 @@ func imageJSON(s Spec) string {
 	return mustJSON(struct{ TemplateName, URL string }{s.Image, ""})
 }
 
-func desiredJSON(s Spec) string {
+// DesiredJSON renders the desired state as the manager does: a whole create request with Go
+// field-name keys, carrying the VM's name, class, image and disks (null when none was asked
+// for, as Go encodes a nil list), and the configured networks and placement when there are
+// any.
+func (w *wire) DesiredJSON(name string, s Spec) string {
 	type class struct {
 		CPU       int32
 		MemoryMiB int64
 	}
-	return mustJSON(struct{ Class class }{class{s.CPU, s.MemoryMiB}})
+	return mustJSON(struct {
+		Name      string
+		Class     class
+		Image     json.RawMessage
+		Networks  json.RawMessage `json:",omitempty"`
+		Disks     json.RawMessage
+		Placement json.RawMessage `json:",omitempty"`
+	}{name, class{s.CPU, s.MemoryMiB}, rawJSON(imageJSON(s)), rawJSON(s.NetworksJSON), rawJSON(disksJSON(s)), rawJSON(s.PlacementJSON)})
+}
+
+// disksJSON is disks_json of a create: one disk of DiskGiB, or nothing (null) when none.
+func disksJSON(s Spec) string {
+	if s.DiskGiB <= 0 {
+		return ""
+	}
+	return mustJSON([]struct{ SizeGiB int32 }{{s.DiskGiB}})
+}
+
+// rawJSON embeds a JSON payload in another; empty is null, and text that is not JSON (the
+// configuration checks it, a library caller may not) is embedded as a JSON string.
+func rawJSON(s string) json.RawMessage {
+	switch {
+	case s == "":
+		return nil
+	case !json.Valid([]byte(s)):
+		return json.RawMessage(mustJSON(s))
+	}
+	return json.RawMessage(s)
 }
 
 // cloneClassJSON renders an override as a Kubernetes CRD does: camelCase keys and a memory

@@ -3,6 +3,8 @@ package driver
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,7 +104,7 @@ func TestWireSendsTheProducerShapes(t *testing.T) {
 	if _, err := d.Create(ctx, "web", Spec{CPU: 2, MemoryMiB: 2048, Image: "ubuntu-22.04", DiskGiB: 20}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Reconfigure(ctx, "vm-1", Spec{CPU: 4, MemoryMiB: 8192}); err != nil {
+	if err := d.Reconfigure(ctx, "vm-1", "web", Spec{CPU: 4, MemoryMiB: 8192, Image: "ubuntu-22.04", DiskGiB: 20}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -111,7 +113,7 @@ func TestWireSendsTheProducerShapes(t *testing.T) {
 		{"class_json", f.create.GetClassJson(), `{"CPU":2,"MemoryMiB":2048}`},
 		{"image_json", f.create.GetImageJson(), `{"TemplateName":"ubuntu-22.04","URL":""}`},
 		{"disks_json", f.create.GetDisksJson(), `[{"SizeGiB":20}]`},
-		{"desired_json", f.reconfigure.GetDesiredJson(), `{"Class":{"CPU":4,"MemoryMiB":8192}}`},
+		{"desired_json", f.reconfigure.GetDesiredJson(), `{"Name":"web","Class":{"CPU":4,"MemoryMiB":8192},"Image":{"TemplateName":"ubuntu-22.04","URL":""},"Disks":[{"SizeGiB":20}]}`},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s = %s, want %s", tc.name, tc.got, tc.want)
@@ -146,6 +148,13 @@ func TestWireSendsTheProducerShapes(t *testing.T) {
 	}
 	if f.create.GetDisksJson() != "" {
 		t.Errorf("disks_json sent without a disk size: %s", f.create.GetDisksJson())
+	}
+	// The desired state carries the configured payloads too; no disk is null, as Go encodes a nil
+	// list, and text that is not JSON travels as a string instead of breaking the payload.
+	spec := Spec{CPU: 1, MemoryMiB: 512, ImageJSON: `{"TemplateName":"t"}`, NetworksJSON: `[{"Name":"n"}]`, PlacementJSON: `not json`}
+	want := `{"Name":"web","Class":{"CPU":1,"MemoryMiB":512},"Image":{"TemplateName":"t"},"Networks":[{"Name":"n"}],"Disks":null,"Placement":"not json"}`
+	if got := d.(RawPayloads).DesiredJSON("web", spec); got != want {
+		t.Errorf("desired_json = %s, want %s", got, want)
 	}
 }
 
@@ -232,6 +241,40 @@ func TestWireProbesCloneCapability(t *testing.T) {
 		}
 		if err == nil && (c.Clones != tc.clones || !c.Snapshots || c.Raw == "") {
 			t.Errorf("probe answer %v: capabilities %+v, want clones=%t", tc.probe, c, tc.clones)
+		}
+	}
+}
+
+// validatingCloner checks its arguments before it says that it offers no clones: only a
+// numeric source id and a target name get as far as Unimplemented.
+type validatingCloner struct {
+	fakeWire
+	offers bool
+}
+
+func (v *validatingCloner) Clone(_ context.Context, req *providerv1.CloneRequest) (*providerv1.CloneResponse, error) {
+	if _, err := strconv.Atoi(req.GetSourceVmId()); err != nil || req.GetTargetName() == "" {
+		return nil, status.Error(codes.InvalidArgument, "source_vm_id must be a number and target_name is required")
+	}
+	if !v.offers {
+		return nil, status.Error(codes.Unimplemented, "clones are not offered")
+	}
+	return nil, status.Error(codes.NotFound, "no such VM")
+}
+
+func TestWireCloneProbeLooksPastArgumentChecks(t *testing.T) {
+	for _, offers := range []bool{false, true} {
+		v := &validatingCloner{offers: offers}
+		d := NewWire(listen(t, func(s *grpc.Server) { providerv1.RegisterProviderServer(s, v) }))
+		c, err := d.Capabilities(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Clones != offers {
+			t.Errorf("offers=%t: probe concluded clones=%t (%s)", offers, c.Clones, c.Raw)
+		}
+		if !strings.Contains(c.Raw, `Clone(source_vm_id="999999999")`) {
+			t.Errorf("the reason does not show the probe that decided: %s", c.Raw)
 		}
 	}
 }
