@@ -63,7 +63,12 @@ func Summary(w io.Writer, r *results.Report) {
 			fmt.Fprintf(w, " (%s)", p.Reason)
 		}
 		fmt.Fprintln(w)
+		var notSelected []string
 		for _, q := range byProfile[p.Name] {
+			if q.Status == results.Skipped && q.Reason == results.NotSelectedReason {
+				notSelected = append(notSelected, q.ID)
+				continue
+			}
 			fmt.Fprintf(w, "  %s %s %s", report.StatusIcon(q.Status), q.ID, q.Rule)
 			switch q.Status {
 			case results.Passed:
@@ -81,6 +86,9 @@ func Summary(w io.Writer, r *results.Report) {
 					fmt.Fprintf(w, "      %s\n", l)
 				}
 			}
+		}
+		if len(notSelected) > 0 {
+			fmt.Fprintf(w, "  ⏭ not selected by --tags, did not run: %s\n", strings.Join(notSelected, " "))
 		}
 		fmt.Fprintln(w)
 	}

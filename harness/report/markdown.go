@@ -38,7 +38,7 @@ func WriteMarkdown(w io.Writer, r *results.Report) error {
 	section := func(title string, match func(results.Status) bool) {
 		var rows []results.Requirement
 		for _, q := range r.Requirements {
-			if match(q.Status) {
+			if match(q.Status) && q.Reason != results.NotSelectedReason {
 				rows = append(rows, q)
 			}
 		}
@@ -53,6 +53,9 @@ func WriteMarkdown(w io.Writer, r *results.Report) error {
 	section("Failures", func(s results.Status) bool { return s == results.Failed || s == results.StaleKnownFailing })
 	section("Known failing", func(s results.Status) bool { return s == results.KnownFailing })
 	section("Skipped", func(s results.Status) bool { return s == results.Skipped })
+	if n := notSelected(r); n > 0 {
+		fmt.Fprintf(&b, "\n%d requirement(s) not selected by --tags did not run; they are listed below.\n", n)
+	}
 
 	b.WriteString("\n<details><summary>All requirements</summary>\n\n| | Requirement | Profile | Rule | Duration |\n|---|---|---|---|---:|\n")
 	for _, q := range r.Requirements {
@@ -63,6 +66,15 @@ func WriteMarkdown(w io.Writer, r *results.Report) error {
 		mdText(r.Suite.Version), mdText(r.Suite.SpecVersion), mdText(r.Provider.Dialect), mdText(r.Target.Kind), mdText(r.RunID), r.Duration().Round(time.Millisecond))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// notSelected counts the requirements the tag selection left out.
+func notSelected(r *results.Report) int {
+	n := 0
+	for _, p := range r.Profiles {
+		n += p.NotSelected
+	}
+	return n
 }
 
 // mdCell makes text safe inside a table cell: one line, no column breaks, no HTML.
@@ -115,20 +127,28 @@ func Headline(r *results.Report) string {
 	case results.VerdictPass:
 		return "🎉 All tests passed! Provider is conformant."
 	case results.VerdictPartial:
-		var skipped, known int
+		var skipped, known, notSelected int
+		var unrun []string // partial profiles that ran nothing: their reason says why
 		for _, p := range r.Profiles {
 			if p.Verdict == results.VerdictSkip {
 				continue
 			}
 			skipped += p.Skipped
 			known += p.KnownFailing
+			notSelected += p.NotSelected
+			if p.Verdict == results.VerdictPartial && p.Passed+p.Skipped+p.KnownFailing+p.NotSelected == 0 {
+				unrun = append(unrun, p.Name+" profile "+p.Reason)
+			}
 		}
-		var parts []string
+		parts := unrun
 		if skipped > 0 {
 			parts = append(parts, fmt.Sprintf("%d scenario(s) skipped", skipped))
 		}
 		if known > 0 {
-			parts = append(parts, fmt.Sprintf("%d failing as listed in the known-failing file", known))
+			parts = append(parts, fmt.Sprintf("%d failing as the known-failing (or known-flaky) list expects", known))
+		}
+		if notSelected > 0 {
+			parts = append(parts, fmt.Sprintf("%d requirement(s) not selected by --tags", notSelected))
 		}
 		return "⚠️ Partially conformant: nothing failed unexpectedly, but " + strings.Join(parts, " and ") + ". Not a full pass."
 	}

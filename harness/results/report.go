@@ -130,6 +130,10 @@ type Profile struct {
 	Skipped      int    `json:"skipped"`
 	KnownFailing int    `json:"knownFailing"`
 	Stale        int    `json:"stale"`
+	// NotSelected counts the profile's requirements that the tag selection left out: they
+	// did not run, so the profile is at best partial. They are listed among the requirements
+	// as skipped.
+	NotSelected int `json:"notSelected,omitempty"`
 }
 
 // Requirement is one requirement's status, aggregated over its scenarios.

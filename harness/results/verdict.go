@@ -1,6 +1,8 @@
 package results
 
 import (
+	"github.com/vctsio/vcts/harness/config"
+
 	"fmt"
 	"sort"
 	"strings"
@@ -42,6 +44,14 @@ func KnownFailingText(reason string) string {
 	}
 	return "known failing: " + reason
 }
+
+// NotSelectedReason is the reason of a requirement of a selected profile that the tag
+// selection left out.
+const NotSelectedReason = "not selected: the tag selection (--tags) left it out, so it did not run"
+
+// coreNotSelectedReason is the core profile's reason when the run did not select it: a
+// provider is conformant only with the core profile.
+const coreNotSelectedReason = "not run: the core profile was not selected (--profile); conformance needs it"
 
 // abortedReason is the verdict reason of a profile whose scenarios never got to run.
 const abortedReason = "not run: the run stopped before any scenario started"
@@ -91,8 +101,26 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 	}
 	sort.SliceStable(order, func(a, b int) bool { return requirementLess(order[a], order[b]) })
 
+	// A requirement of a selected profile without any scenario was left out by the tag
+	// selection: it is listed, as skipped, and keeps its profile from passing.
+	notSelected := map[string]int{}
+	for _, q := range reqs {
+		if _, ran := byReq[q.ID]; ran || !contains(plan.Profiles, q.Profile) || plan.SkipReasons[q.Profile] != "" || plan.Aborted {
+			continue
+		}
+		notSelected[q.Profile]++
+		order = append(order, q.ID)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return requirementLess(order[a], order[b]) })
+
 	r.Requirements = r.Requirements[:0]
 	for _, id := range order {
+		if _, ran := byReq[id]; !ran {
+			q := info[id]
+			r.Requirements = append(r.Requirements, Requirement{ID: id, Profile: q.Profile, Feature: q.Feature, Rule: q.Rule,
+				Description: q.Description, Status: Skipped, Reason: NotSelectedReason})
+			continue
+		}
 		idx := byReq[id]
 		if known[id] {
 			applyKnownFailing(scenarios, idx)
@@ -154,11 +182,15 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 			}
 		}
 		executed += p.Passed + p.Failed + p.KnownFailing + p.Stale
+		p.NotSelected = notSelected[name]
 		p.Verdict, p.Reason = profileVerdict(p, plan.SkipReasons[name])
 		if plan.Aborted && p.Verdict == VerdictSkip && plan.SkipReasons[name] == "" {
 			p.Verdict, p.Reason = VerdictFail, abortedReason
 		}
 		r.Profiles = append(r.Profiles, p)
+	}
+	if len(plan.Profiles) > 0 && !contains(profiles, config.ProfileCore) {
+		r.Profiles = append([]Profile{{Name: config.ProfileCore, Verdict: VerdictPartial, Reason: coreNotSelectedReason}}, r.Profiles...)
 	}
 
 	if plan.Aborted {
@@ -254,13 +286,18 @@ func profileVerdict(p Profile, skipReason string) (Verdict, string) {
 			parts = append(parts, nScenarios(p.Stale)+" known to fail passed (stale configuration)")
 		}
 		return VerdictFail, strings.Join(parts, ", ")
-	case p.Skipped+p.KnownFailing > 0:
+	case p.Skipped+p.KnownFailing+p.NotSelected > 0:
 		var parts []string
 		if p.Skipped > 0 {
 			parts = append(parts, nScenarios(p.Skipped)+" skipped")
 		}
 		if p.KnownFailing > 0 {
 			parts = append(parts, nScenarios(p.KnownFailing)+" known to fail")
+		}
+		if p.NotSelected == 1 {
+			parts = append(parts, "1 requirement not selected (--tags)")
+		} else if p.NotSelected > 1 {
+			parts = append(parts, fmt.Sprintf("%d requirements not selected (--tags)", p.NotSelected))
 		}
 		return VerdictPartial, strings.Join(parts, ", ")
 	case p.Passed == 0:

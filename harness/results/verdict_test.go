@@ -35,10 +35,55 @@ func plan(n int) Plan {
 	return Plan{Profiles: []string{"core", "snapshot", "clone"}, SkipReasons: map[string]string{}, Selected: n}
 }
 
+// evaluate judges scs against the requirements they cover: every requirement counts as
+// selected. TestNarrowedSelectionIsPartial covers the rest.
 func evaluate(scs []Scenario, p Plan) *Report {
+	var covered []RequirementInfo
+	for _, q := range reqs {
+		for _, s := range scs {
+			if s.Requirement == q.ID {
+				covered = append(covered, q)
+				break
+			}
+		}
+	}
 	r := &Report{}
-	Evaluate(r, reqs, scs, p)
+	Evaluate(r, covered, scs, p)
 	return r
+}
+
+func TestNarrowedSelectionIsPartial(t *testing.T) {
+	// --tags @CORE-001 against every profile: one requirement ran and passed.
+	r := &Report{}
+	Evaluate(r, reqs, []Scenario{sc("CORE-001", "core", Passed, "")}, plan(1))
+	assert.Equal(t, VerdictPartial, r.Verdict, "a run narrowed by tags is never a green pass")
+	assert.Equal(t, "core=partial snapshot=partial clone=partial", verdicts(r))
+	core, _ := r.Profile("core")
+	assert.Equal(t, 2, core.NotSelected)
+	assert.Equal(t, "2 requirements not selected (--tags)", core.Reason)
+	q := find(t, r, "CORE-010")
+	assert.Equal(t, Skipped, q.Status)
+	assert.Equal(t, NotSelectedReason, q.Reason)
+	assert.Equal(t, "outline", q.Rule, "a requirement that did not run is still described")
+	require.Len(t, r.Requirements, 5, "every requirement of a selected profile is listed")
+
+	// A profile the provider does not offer lists nothing as not selected: it is skipped whole.
+	p := plan(1)
+	p.SkipReasons["snapshot"] = "not offered"
+	p.SkipReasons["clone"] = "not offered"
+	r = &Report{}
+	Evaluate(r, reqs, []Scenario{sc("CORE-001", "core", Passed, ""), sc("CORE-002", "core", Passed, ""), sc("CORE-010", "core", Passed, "")}, Plan{
+		Profiles: p.Profiles, SkipReasons: p.SkipReasons, Selected: 3})
+	assert.Equal(t, VerdictPass, r.Verdict)
+	assert.Equal(t, "core=pass snapshot=skip clone=skip", verdicts(r))
+}
+
+func TestCoreNotSelectedIsPartial(t *testing.T) {
+	r := &Report{}
+	Evaluate(r, reqs, []Scenario{sc("SNAP-001", "snapshot", Passed, "")}, Plan{Profiles: []string{"snapshot"}, SkipReasons: map[string]string{}, Selected: 1})
+	assert.Equal(t, VerdictPartial, r.Verdict, "without the core profile a provider is not conformant")
+	assert.Equal(t, "core=partial snapshot=pass", verdicts(r))
+	assert.Equal(t, 3, r.ExitCode())
 }
 
 func verdicts(r *Report) string {
