@@ -61,16 +61,20 @@ overwritten without --force.`,
 					dir = rel
 				}
 			}
-			fmt.Fprintf(out, "\nNext:\n  cd %s\n  go mod tidy\n  make test\n  vrtg-provider verify --profile all\n", dir)
+			fmt.Fprintf(out, "\nNext:\n")
+			if dir != "." {
+				fmt.Fprintf(out, "  cd %s\n", dir)
+			}
+			fmt.Fprintf(out, "  go mod tidy\n  make test\n  vrtg-provider verify --profile all\n")
 			return nil
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.Dir, "dir", ".", "directory to write the project into (created if missing)")
 	fs.StringVar(&o.Module, "module", "", "Go module path (default github.com/example/provider-NAME)")
-	fs.StringVar(&o.Image, "image", "", "container image repository without tag (default ghcr.io/example/provider-NAME)")
+	fs.StringVar(&o.Image, "image", "", "container image repository without tag (default ghcr.io/OWNER/REPO for a github.com/OWNER/REPO module, else ghcr.io/example/provider-NAME)")
 	fs.BoolVar(&o.Force, "force", false, "overwrite files that already exist")
-	fs.StringVar(&o.VCTSPath, "vcts-path", "", "local vcts checkout to use through a replace directive in go.mod")
+	fs.StringVar(&o.VCTSPath, "vcts-path", "", "local vcts checkout to use through a replace directive in go.mod (default for a development build: the checkout that holds the working directory)")
 	fs.StringVar(&o.VCTSVersion, "vcts-version", "", "vcts module version to require (default: this vrtg-provider's release)")
 	return cmd
 }

@@ -63,8 +63,8 @@ type Options struct {
 	Dir string
 	// Module is the Go module path (default github.com/example/provider-NAME).
 	Module string
-	// Image is the container image repository, without a tag (default
-	// ghcr.io/example/provider-NAME). It becomes catalog.image in vcts-config.yaml.
+	// Image is the container image repository, without a tag (default: DefaultImage). It
+	// becomes catalog.image in vcts-config.yaml.
 	Image string
 	// Force overwrites files that exist. Without it nothing is written when any exists.
 	Force bool
@@ -120,8 +120,17 @@ var (
 // DefaultModule is the module path used when none is given.
 func DefaultModule(name string) string { return "github.com/example/" + project.Command(name) }
 
-// DefaultImage is the image repository used when none is given.
-func DefaultImage(name string) string { return "ghcr.io/example/" + project.Command(name) }
+// DefaultImage is the image repository used when none is given: GitHub's registry under the
+// module's owner and repository when the module lives on GitHub (github.com/acme/provider-x
+// → ghcr.io/acme/provider-x), else ghcr.io/example/provider-NAME.
+func DefaultImage(name, module string) string {
+	if parts := strings.Split(module, "/"); len(parts) >= 3 && parts[0] == "github.com" {
+		if img := strings.ToLower("ghcr.io/" + parts[1] + "/" + parts[2]); imagePattern.MatchString(img) {
+			return img
+		}
+	}
+	return "ghcr.io/example/" + project.Command(name)
+}
 
 // Generate writes the project. It validates everything and checks for existing files before
 // writing the first one, so a refusal leaves the directory as it was.
@@ -175,7 +184,7 @@ func prepare(o Options) (templateData, *Result, error) {
 		return usage(err)
 	}
 	if o.Image == "" {
-		o.Image = DefaultImage(o.Name)
+		o.Image = DefaultImage(o.Name, o.Module)
 	}
 	if !imagePattern.MatchString(o.Image) {
 		return usage(fmt.Errorf("image %q is not a valid image repository (lower-case, no tag), e.g. ghcr.io/acme/%s", o.Image, project.Command(o.Name)))
@@ -193,6 +202,14 @@ func prepare(o Options) (templateData, *Result, error) {
 		Name: o.Name, Title: title(o.Name), Command: project.Command(o.Name),
 		Module: o.Module, Image: o.Image, Endpoint: DefaultEndpoint,
 		VCTSModule: VCTSModule, GoVersion: GoVersion, GoMinor: goMinor(GoVersion), GRPCVersion: GRPCVersion,
+	}
+	if o.VCTSPath == "" && o.VCTSVersion == "" && !releaseVersion.MatchString(version.Version) {
+		// A development build has no published version to require: the vcts checkout it is
+		// run from (the README's quick start runs it from there) stands in.
+		if found := enclosingCheckout(); found != "" {
+			o.VCTSPath = found
+			res.Warnings = append(res.Warnings, "this vrtg-provider is a development build: the vcts checkout it runs from, "+found+", stands in for a released vcts")
+		}
 	}
 	if o.VCTSPath != "" {
 		abs, err := filepath.Abs(o.VCTSPath)
@@ -237,6 +254,24 @@ func prepare(o Options) (templateData, *Result, error) {
 
 // checkVCTSCheckout makes sure a replace target really is vcts, so a typo fails at init
 // rather than at the first build.
+// enclosingCheckout is the vcts checkout that holds the working directory, or "".
+func enclosingCheckout() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if checkVCTSCheckout(dir) == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
 func checkVCTSCheckout(dir string) error {
 	mod, err := project.ModulePath(filepath.Join(dir, "go.mod"))
 	if err != nil {

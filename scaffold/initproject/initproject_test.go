@@ -301,11 +301,29 @@ func TestGenerateRejectsBadOptions(t *testing.T) {
 }
 
 func TestDevelopmentBuildWarnsWithoutACheckout(t *testing.T) {
+	t.Chdir(t.TempDir()) // outside any vcts checkout
 	res, dir := generate(t, Options{})
 	require.Len(t, res.Warnings, 1)
 	assert.Contains(t, res.Warnings[0], "development build")
 	assert.Contains(t, read(t, dir, "go.mod"), DevVersion)
 	assert.Contains(t, read(t, dir, "Makefile"), "VCTS_VERSION ?= latest\n")
+}
+
+// Run from inside a vcts checkout (as the README's quick start does), a development build
+// points the project at that checkout.
+func TestDevelopmentBuildUsesTheCheckoutItRunsFrom(t *testing.T) {
+	root := repoRoot(t)
+	t.Chdir(filepath.Join(root, "scaffold"))
+	res, dir := generate(t, Options{})
+	assert.Contains(t, read(t, dir, "go.mod"), "replace "+VCTSModule+" => "+root+"\n")
+	assert.Contains(t, strings.Join(res.Warnings, "\n"), "the vcts checkout it runs from")
+}
+
+func TestDefaultImageFollowsAGitHubModule(t *testing.T) {
+	assert.Equal(t, "ghcr.io/acme/provider-hyperx", DefaultImage("hyperx", "github.com/acme/provider-hyperx"))
+	assert.Equal(t, "ghcr.io/acme/provider-hyperx", DefaultImage("hyperx", "github.com/Acme/Provider-HyperX/v2"))
+	assert.Equal(t, "ghcr.io/example/provider-hyperx", DefaultImage("hyperx", "example.com/acme/provider-hyperx"))
+	assert.Equal(t, "ghcr.io/example/provider-hyperx", DefaultImage("hyperx", "github.com/acme"))
 }
 
 // The generated go.mod must agree with the vcts it depends on.
