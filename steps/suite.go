@@ -266,6 +266,9 @@ func pickleTexts(p *godog.Scenario) []string {
 	return out
 }
 
+// StoppedReason starts the reason of a scenario the run stopped in the middle of.
+const StoppedReason = "not finished: the run stopped while it ran"
+
 func (s *Suite) after(ctx context.Context, p *godog.Scenario, err error) (context.Context, error) {
 	st, _ := ctx.Value(scenarioKey{}).(*scenario)
 	if st == nil {
@@ -278,6 +281,11 @@ func (s *Suite) after(ctx context.Context, p *godog.Scenario, err error) (contex
 	switch {
 	case st.skip != "":
 		rec.Status, rec.Reason = results.Skipped, st.skip
+	case err != nil && !errors.Is(err, godog.ErrSkip) && ctx.Err() != nil:
+		// The run stopped (interrupted, or out of tests.timeout) while this scenario ran: the
+		// suite cancelled its calls, which says nothing about the provider.
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		rec.Status, rec.Reason = results.Skipped, StoppedReason+" (last error: "+first+")"
 	case err != nil && !errors.Is(err, godog.ErrSkip):
 		rec.Status, rec.Reason = results.Failed, err.Error()
 		if !strings.HasPrefix(rec.Reason, st.req+": ") {

@@ -203,7 +203,7 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 	if plan.Selected >= 0 && plan.Selected != len(scenarios) {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d scenarios were selected but %d recorded a result", plan.Selected, len(scenarios)))
 	}
-	if executed == 0 {
+	if executed == 0 && len(r.Problems) == 0 { // a run that already failed (interrupted, ...) needs no second reason
 		if len(scenarios) == 0 {
 			r.Problems = append(r.Problems, "no scenario was selected: check --profile and --tags")
 		} else {

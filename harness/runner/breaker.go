@@ -24,6 +24,9 @@ const (
 
 type breaker struct {
 	now func() time.Time
+	// run is the run's context: once it is done (interrupted, out of tests.timeout), calls
+	// end because the suite stopped them, which says nothing about the provider.
+	run context.Context
 
 	mu        sync.Mutex
 	misses    int       // calls in a row that ran into their deadline
@@ -35,7 +38,7 @@ type breaker struct {
 	opened    string    // why it first opened, for the report
 }
 
-func newBreaker() *breaker { return &breaker{now: time.Now} }
+func newBreaker(run context.Context) *breaker { return &breaker{now: time.Now, run: run} }
 
 // interceptor is the breaker as a gRPC client interceptor.
 func (b *breaker) interceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -69,6 +72,9 @@ func (b *breaker) record(method string, sent time.Time, err, ctxErr error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.probing = false
+	if b.run.Err() != nil {
+		return
+	}
 	timedOut := status.Code(err) == codes.DeadlineExceeded && ctxErr == context.DeadlineExceeded
 	if !timedOut {
 		if ctxErr == context.Canceled {

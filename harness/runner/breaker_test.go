@@ -24,7 +24,7 @@ import (
 
 func TestBreakerOpensAfterUnansweredCallsAndProbes(t *testing.T) {
 	clock := time.Unix(0, 0)
-	b := newBreaker()
+	b := newBreaker(context.Background())
 	b.now = func() time.Time { return clock }
 	answering := false
 	invoke := func(ctx context.Context, method string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
@@ -62,8 +62,23 @@ func TestBreakerOpensAfterUnansweredCallsAndProbes(t *testing.T) {
 	assert.NotEmpty(t, b.tripped(), "the report still says it happened")
 }
 
+// Calls that end because the run ended (out of tests.timeout) are the suite's doing.
+func TestBreakerIgnoresCallsTheRunsEndCut(t *testing.T) {
+	run, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	b := newBreaker(run)
+	invoke := func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
+		<-ctx.Done()
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	for range 2 * breakerThreshold {
+		_ = b.interceptor(run, "/m", nil, nil, nil, invoke)
+	}
+	assert.Empty(t, b.tripped(), "the run's own deadline is no unanswered call")
+}
+
 func TestBreakerIgnoresSlowButAnsweringCalls(t *testing.T) {
-	b := newBreaker()
+	b := newBreaker(context.Background())
 	n := 0
 	invoke := func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
 		n++

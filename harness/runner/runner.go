@@ -182,7 +182,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			stopTarget()
 			return finish(err)
 		}
-		brk = newBreaker()
+		brk = newBreaker(runCtx)
 		opts := append(tgt.DialOptions(), grpc.WithChainUnaryInterceptor(brk.interceptor))
 		cc, err := grpc.NewClient(tgt.Endpoint(), opts...)
 		if err != nil {

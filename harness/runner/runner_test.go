@@ -21,6 +21,7 @@ import (
 	"github.com/vctsio/vcts/harness/results"
 	"github.com/vctsio/vcts/harness/target"
 	"github.com/vctsio/vcts/internal/version"
+	"github.com/vctsio/vcts/steps"
 )
 
 func finalized(t testing.TB, edit func(*config.File)) config.File {
@@ -305,6 +306,26 @@ func TestInterruptedRunCleansUp(t *testing.T) {
 	assert.Equal(t, results.VerdictFail, r.Verdict)
 	assert.Contains(t, r.Problems, "the run was interrupted; the suite's VMs were cleaned up")
 	assert.Empty(t, vmsLeft(t, client), "an interrupted run leaves no VM behind")
+	notBlamed(t, r)
+}
+
+// notBlamed checks that a stopped run against a correct provider blames the stop, not the
+// provider: no scenario failed (those cut off are not finished), no profile failed, and the
+// breaker did not take the suite's own cancellations for a provider that stopped answering.
+func notBlamed(t *testing.T, r *results.Report) {
+	t.Helper()
+	stopped := 0
+	for _, s := range r.Scenarios {
+		assert.NotEqual(t, results.Failed, s.Status, "%s failed: %s", s.Requirement, s.Reason)
+		if strings.HasPrefix(s.Reason, steps.StoppedReason) {
+			stopped++
+		}
+	}
+	assert.Positive(t, stopped, "some scenario was cut off in the middle")
+	for _, p := range r.Profiles {
+		assert.NotEqual(t, results.VerdictFail, p.Verdict, "profile %s: %s", p.Name, p.Reason)
+	}
+	assert.NotContains(t, strings.Join(r.Problems, "\n"), "stopped answering")
 }
 
 func TestTimeoutEndsTheRunAndCleansUp(t *testing.T) {
@@ -315,6 +336,7 @@ func TestTimeoutEndsTheRunAndCleansUp(t *testing.T) {
 	assert.Equal(t, results.VerdictFail, res.Report.Verdict)
 	assert.Contains(t, strings.Join(res.Report.Problems, "\n"), "exceeded tests.timeout (700ms)")
 	assert.Empty(t, vmsLeft(t, client))
+	notBlamed(t, res.Report)
 }
 
 func TestCallerSuppliedConnection(t *testing.T) {
