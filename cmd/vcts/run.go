@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,9 @@ process target. Against any running provider that speaks the v1 wire protocol:
 			}
 			if cmd.Flags().Changed("timeout") && tf.o.Timeout == 0 {
 				return &config.Error{Source: "flags", Key: "--timeout", Err: errors.New("must be positive, got 0s")}
+			}
+			if strings.TrimSpace(reportDir) == "" {
+				return &config.Error{Source: "flags", Key: "--report-dir", Err: errors.New("is empty (an unset variable?); the reports need a directory")}
 			}
 			cfg, profiles, err := tf.resolve()
 			if err != nil {

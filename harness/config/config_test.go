@@ -156,6 +156,8 @@ func TestStrictErrorsNameTheKey(t *testing.T) {
 		{"raw JSON string that is not JSON", `profiles: {core: {vm_specs: [{cpu: 1, memory: 1, image_json: "{bad"}]}}`, "profiles.core.vm_specs[0].image_json", "not valid JSON"},
 		{"raw JSON scalar", `profiles: {core: {vm_specs: [{cpu: 1, memory: 1, networks_json: 3}]}}`, "profiles.core.vm_specs[0].networks_json", "mapping or a list"},
 		{"tls neither bool nor mapping", "provider: {tls: maybe}", "provider.tls", "want true, false or a mapping"},
+		{"zero repetitions", "tests: {idempotent_count: 0}", "tests.idempotent_count", "must be positive, got 0"},
+		{"zero parallel creates", "tests: {parallel_creates: 0}", "tests.parallel_creates", "must be positive, got 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))
@@ -191,6 +193,16 @@ func TestFinalizeRejectsBadValues(t *testing.T) {
 		{"target kind", func(f *File) { f.Target.Kind = "vm" }, "target.kind", "want process, endpoint or container"},
 		{"endpoint target without endpoint", func(f *File) { f.Target.Kind = TargetEndpoint }, "provider.endpoint", "needs an endpoint"},
 		{"endpoint without port", func(f *File) { f.Provider.Endpoint = "localhost" }, "provider.endpoint", "want host:port"},
+		{"endpoint with a port name", func(f *File) { f.Provider.Endpoint = "localhost:notaport" }, "provider.endpoint", "port from 1 to 65535"},
+		{"endpoint with a port out of range", func(f *File) { f.Provider.Endpoint = "127.0.0.1:99999" }, "provider.endpoint", "port from 1 to 65535"},
+		{"endpoint for the process target", func(f *File) { f.Target.Kind = TargetProcess; f.Provider.Endpoint = "127.0.0.1:9443" },
+			"provider.endpoint", "starts its own provider"},
+		{"provider binary for the endpoint target", func(f *File) { f.Provider.Endpoint = "127.0.0.1:9443"; f.Target.ProviderBin = "/bin/pf" },
+			"target.provider_bin", "applies to the process target"},
+		{"missing provider binary", func(f *File) { f.Target.ProviderBin = filepath.Join(dir, "nope") }, "target.provider_bin", "no such file"},
+		{"provider binary that is no executable", func(f *File) { f.Target.ProviderBin = dir }, "target.provider_bin", "not an executable file"},
+		{"provider binary for the container target", func(f *File) { f.Target.Kind = TargetContainer; f.Target.ProviderBin = "/bin/pf" },
+			"target.provider_bin", "applies to the process target"},
 		{"TLS on the process target", func(f *File) { f.Provider.TLS.Enabled = true }, "provider.tls", "applies to the endpoint target"},
 		{"cert without key", func(f *File) {
 			f.Provider.Endpoint = "h:1"

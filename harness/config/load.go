@@ -1,11 +1,13 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,6 +74,22 @@ func Parse(data []byte) (File, error) {
 	}
 	if err := decodeStrict(doc, &f); err != nil {
 		return File{}, err
+	}
+	// A count left out means the suite's default; one written as 0 is a mistake, not that.
+	var counts struct {
+		Tests struct {
+			IdempotentCount *int `json:"idempotent_count"`
+			ParallelCreates *int `json:"parallel_creates"`
+		} `json:"tests"`
+	}
+	_ = json.Unmarshal(doc, &counts) // decodeStrict has checked the document
+	for _, c := range []struct {
+		key string
+		v   *int
+	}{{"tests.idempotent_count", counts.Tests.IdempotentCount}, {"tests.parallel_creates", counts.Tests.ParallelCreates}} {
+		if c.v != nil && *c.v == 0 {
+			return File{}, errorf(c.key, "must be positive, got 0 (leave the key out for the suite's default)")
+		}
 	}
 	return f, nil
 }
@@ -193,6 +211,20 @@ func (f *File) Finalize(baseDir string) error {
 	}
 	switch f.Target.Kind {
 	case TargetProcess, TargetContainer:
+		if f.Provider.Endpoint != "" {
+			return errorf("provider.endpoint", "%q is set, but the %s target starts its own provider and tests that one; "+
+				"test the provider at the endpoint with target.kind endpoint (--target endpoint), or drop the endpoint", f.Provider.Endpoint, f.Target.Kind)
+		}
+		if f.Target.Kind == TargetContainer && f.Target.ProviderBin != "" {
+			return errorf("target.provider_bin", "applies to the process target; the container target runs target.image")
+		}
+		if b := f.Target.ProviderBin; b != "" {
+			if fi, err := os.Stat(b); err != nil {
+				return &Error{Key: "target.provider_bin", Err: err}
+			} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
+				return errorf("target.provider_bin", "%s is not an executable file", b)
+			}
+		}
 		if f.Provider.TLS.Enabled {
 			return errorf("provider.tls", "the %s target serves the file provider in plaintext; TLS applies to the endpoint target", f.Target.Kind)
 		}
@@ -210,12 +242,16 @@ func (f *File) Finalize(baseDir string) error {
 		if f.Provider.Endpoint == "" {
 			return errorf("provider.endpoint", "the endpoint target needs an endpoint (host:port), e.g. --endpoint 127.0.0.1:9443")
 		}
+		if f.Target.ProviderBin != "" {
+			return errorf("target.provider_bin", "applies to the process target; the endpoint target tests the provider at provider.endpoint")
+		}
 	default:
 		return errorf("target.kind", "want process, endpoint or container, got %q", f.Target.Kind)
 	}
 	if e := f.Provider.Endpoint; e != "" && !strings.Contains(e, ":///") && !strings.HasPrefix(e, "unix:") {
-		if _, port, err := net.SplitHostPort(e); err != nil || port == "" {
-			return errorf("provider.endpoint", "want host:port (or a gRPC target such as unix:///path), got %q", e)
+		_, port, err := net.SplitHostPort(e)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			return errorf("provider.endpoint", "want host:port with a port from 1 to 65535 (or a gRPC target such as unix:///path), got %q", e)
 		}
 	}
 	if err := f.validateTLS(); err != nil {

@@ -122,7 +122,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		rep.Config = cfg.Redacted()
 		results.Evaluate(rep, requirementInfos(reqs), collector.Scenarios(), plan)
 		if o.ReportDir != "" {
-			files, err := report.WriteAll(o.ReportDir, rep, res.Cucumber)
+			cucumber := res.Cucumber
+			if len(cucumber) == 0 {
+				// No feature ran: an empty cucumber report, never one left from an earlier run.
+				cucumber = []byte("[]\n")
+			}
+			files, err := report.WriteAll(o.ReportDir, rep, cucumber)
 			res.Files = files
 			if err != nil {
 				return res, errors.Join(runErr, fmt.Errorf("write reports: %w", err))

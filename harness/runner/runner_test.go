@@ -279,6 +279,8 @@ func TestProfilesFollowCapabilitiesAndConfiguration(t *testing.T) {
 
 func TestUnreachableProviderStillYieldsAReport(t *testing.T) {
 	dir := t.TempDir()
+	// A report left from an earlier run must not survive as if it were this run's.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, report.CucumberFile), []byte(`[{"name":"an earlier run"}]`), 0o600))
 	cfg := endpointConfig(t, "127.0.0.1:1", func(f *config.File) { f.Target.StartTimeout = config.Duration(200 * time.Millisecond) })
 	res, err := Run(context.Background(), Options{Config: cfg, ReportDir: dir})
 	require.Error(t, err)
@@ -287,6 +289,9 @@ func TestUnreachableProviderStillYieldsAReport(t *testing.T) {
 	assert.Contains(t, res.Report.Problems[0], "endpoint target")
 	assert.Len(t, res.Report.Problems, 1, "only why the run stopped, no scenario counts: %q", res.Report.Problems)
 	assert.FileExists(t, filepath.Join(dir, report.ResultsFile), "CI still gets a results.json")
+	cucumber, err := os.ReadFile(filepath.Join(dir, report.CucumberFile))
+	require.NoError(t, err)
+	assert.JSONEq(t, `[]`, string(cucumber), "no feature ran")
 }
 
 func TestInterruptedRunCleansUp(t *testing.T) {
