@@ -109,3 +109,29 @@ Feature: Clone profile
     Given a running VM "source"
     When I clone "source" to "copy"
     Then the VM "source" is On in every view
+
+  @clone @CLONE-014
+  Scenario Outline: Cloning to a name another VM holds is refused and leaves that VM as it was
+    The name belongs to a VM that is no clone of the source: answering with its id would hand
+    the manager a VM it did not ask for. AlreadyExists says so; FailedPrecondition and
+    InvalidArgument are refusals too.
+
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    And a VM "other" with 3 CPUs and 3072 MiB of memory
+    When I try to clone "source" to the name of "<holder>"
+    Then the provider refuses it as AlreadyExists, FailedPrecondition or InvalidArgument
+    And the VM "<holder>" has <cpu> CPUs and <memory> MiB of memory in every view
+    And the VM list shows exactly one VM under the name of "<holder>"
+
+    Examples:
+      | holder | cpu | memory |
+      | other  | 3   | 3072   |
+      | source | 2   | 2048   |
+
+  @clone @CLONE-015
+  Scenario: Reconfiguring the clone leaves the source as it was
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    And I clone "source" to "copy"
+    When I reconfigure the VM "copy" to 4 CPUs and 4096 MiB of memory
+    Then the VM "source" has 2 CPUs and 2048 MiB of memory in every view
+    And the VM "copy" has 4 CPUs and 4096 MiB of memory in every view

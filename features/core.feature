@@ -99,15 +99,20 @@ Feature: Core profile
 
   @core @CORE-014 @needs-raw-payload
   Scenario Outline: Create with malformed class JSON is rejected as invalid
+    The producer's CPU is a 32-bit integer: a larger number is no CPU count it can send, and
+    a provider that truncates it creates a VM with another CPU count than asked for.
+
     When I try to create a VM with the class JSON '<class>'
     Then the provider answers InvalidArgument
 
     Examples:
-      | class                            |
-      | {"CPU":2,"MemoryMiB":            |
-      | not json                         |
-      | {"CPU":"two","MemoryMiB":2048}   |
-      | [2,2048]                         |
+      | class                              |
+      | {"CPU":2,"MemoryMiB":              |
+      | not json                           |
+      | {"CPU":"two","MemoryMiB":2048}     |
+      | [2,2048]                           |
+      | {"CPU":2,"MemoryMiB":2048}}        |
+      | {"CPU":4294967298,"MemoryMiB":2048} |
 
   @core @CORE-015
   Scenario Outline: Create with a non-positive CPU count or memory size is rejected as invalid
@@ -198,9 +203,10 @@ Feature: Core profile
     And the VM is <final> in every view
 
     Examples:
-      | initial | op  | final |
-      | stopped | on  | On    |
-      | running | off | Off   |
+      | initial | op     | final |
+      | stopped | on     | On    |
+      | running | off    | Off   |
+      | running | reboot | On    |
 
   @core @CORE-025
   Scenario Outline: Reconfigure changes CPU, memory or both, and every view shows the change
@@ -238,10 +244,11 @@ Feature: Core profile
     And the VM has 2 CPUs and 2048 MiB of memory in every view
 
     Examples:
-      | desired                  |
-      | {"Class":{"CPU":4,       |
-      | not json                 |
-      | {"Class":{"CPU":"four"}} |
+      | desired                                 |
+      | {"Class":{"CPU":4,                      |
+      | not json                                |
+      | {"Class":{"CPU":"four"}}                |
+      | {"Class":{"CPU":4,"MemoryMiB":4096}}}   |
 
   @core @CORE-028
   Scenario: Repeating a reconfigure is safe and keeps the requested hardware
@@ -389,3 +396,45 @@ Feature: Core profile
       | ./{id}     |
       | x/../{id}  |
       | {id}{nul}  |
+
+  @core @CORE-041
+  Scenario: Repeating a create leaves the existing VM as it is: a stopped VM stays Off
+    A repeated create is the manager retrying, not a request to start the VM again.
+
+    Given a stopped VM
+    When I send the same create request N times
+    Then every repetition succeeds
+    And every repetition returns the VM's id
+    And the VM is Off in every view
+
+  @core @CORE-042
+  Scenario: A deleted VM's name is free again: creating it anew makes a VM that exists
+    A provider that keeps a name index must drop the name with the VM, or the new create
+    answers with the id of the VM that is gone.
+
+    Given a VM
+    When I delete the VM
+    And I create the VM again under the same name
+    Then the VM exists
+    And the VM list shows exactly one VM under the VM's name
+
+  @core @CORE-043
+  Scenario: Reconfiguring a stopped VM leaves it Off
+    Given a stopped VM
+    When I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    Then the VM is Off in every view
+    And the VM has 3 CPUs and 3072 MiB of memory in every view
+
+  @core @CORE-044 @needs-graceful-shutdown
+  Scenario: A graceful shutdown of an unknown VM answers NotFound
+    When I try to shut down gracefully a VM with an unknown id
+    Then the provider answers NotFound
+
+  @core @CORE-045 @needs-graceful-shutdown
+  Scenario: Repeating a graceful shutdown is safe and leaves the VM Off
+    The manager repeats a shutdown it got no answer to; the VM is already Off the second time.
+
+    Given a running VM
+    When I send the power graceful shutdown request N times
+    Then every repetition succeeds
+    And the VM is Off in every view

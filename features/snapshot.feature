@@ -97,12 +97,14 @@ Feature: Snapshot profile
 
   @snapshot @SNAP-012 @needs-snapshot-delete @needs-snapshot-revert
   Scenario: Deleting a VM deletes its snapshots, even for a new VM of the same name
-    A provider that derives ids from names must not let a new VM inherit old snapshots. Deleting
-    the vanished snapshot afterwards must not fail otherwise: OK (snapshot delete is idempotent)
-    or NotFound (its VM is gone) both tell the manager that nothing is left.
+    A provider that derives ids from names must not let a new VM inherit old snapshots (s2 is
+    never deleted on its own). Deleting the vanished snapshot afterwards must not fail
+    otherwise: OK (snapshot delete is idempotent) or NotFound (its VM is gone) both tell the
+    manager that nothing is left.
 
     Given a VM
     And I take a snapshot "s1" of the VM
+    And I take a snapshot "s2" of the VM
     When I delete the VM
     And I try to revert the VM to snapshot "s1"
     Then the provider answers NotFound
@@ -110,6 +112,8 @@ Feature: Snapshot profile
     Then the provider answers OK or NotFound
     When I create the VM again under the same name
     And I try to revert the VM to snapshot "s1"
+    Then the provider answers NotFound
+    When I try to revert the VM to snapshot "s2"
     Then the provider answers NotFound
 
   @snapshot @SNAP-013 @needs-snapshot-delete @needs-snapshot-revert
@@ -189,3 +193,17 @@ Feature: Snapshot profile
       | ./{id}     |
       | x/../{id}  |
       | {id}{nul}  |
+
+  @snapshot @SNAP-019 @needs-snapshot-delete @needs-snapshot-revert
+  Scenario: A snapshot belongs to its VM: deleting it through another VM leaves it usable
+    As SNAP-014 for delete: a provider that finds a snapshot by its id alone deletes another
+    VM's snapshot. OK (nothing of that VM's to delete) or NotFound both leave it alone.
+
+    Given a VM "a" with 2 CPUs and 2048 MiB of memory
+    And a VM "b"
+    And I take a snapshot "s1" of the VM "a"
+    And I reconfigure the VM "a" to 3 CPUs and 3072 MiB of memory
+    When I try to delete the snapshot "s1" through the VM "b"
+    Then the provider answers OK or NotFound
+    When I revert the VM "a" to snapshot "s1"
+    Then the VM "a" has 2 CPUs and 2048 MiB of memory in every view

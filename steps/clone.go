@@ -12,6 +12,7 @@ var cloneSteps = []phrase{
 	{`^I clone "([^"]*)" to "([^"]*)" with (\d+) CPUs? and (\d+) MiB of memory$`, cloneWithOverride},
 	{`^I clone "([^"]*)" to "([^"]*)" with the class JSON '(.*)'$`, cloneWithClassJSON},
 	{`^I try to clone "([^"]*)" to an empty name$`, tryCloneToEmptyName},
+	{`^I try to clone "([^"]*)" to the name of "([^"]*)"$`, tryCloneToNameOf},
 	{`^I send the same clone of "([^"]*)" to "([^"]*)" N times$`, repeatClone},
 	{`^"([^"]*)" has a non-empty id different from the id of "([^"]*)"$`, cloneIDDiffers},
 }
@@ -92,6 +93,28 @@ func tryCloneToEmptyName(ctx context.Context, source string) error {
 	id, err := st.d.Clone(octx, src.id, "", nil)
 	st.res.addVM(id, "")
 	st.last = &attempt{call: cloneCall(src.id, ""), err: err, id: id}
+	return nil
+}
+
+// tryCloneToNameOf clones source to the name another VM (or source itself) already holds.
+// Whatever the provider answers with is registered, so a VM it wrongly made is cleaned up.
+func tryCloneToNameOf(ctx context.Context, source, holder string) error {
+	st := current(ctx)
+	src, err := st.vm(source)
+	if err != nil {
+		return err
+	}
+	h, err := st.vm(holder)
+	if err != nil {
+		return err
+	}
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	id, err := st.d.Clone(octx, src.id, h.name, nil)
+	if id != h.id {
+		st.res.addVM(id, h.name)
+	}
+	st.last = &attempt{call: cloneCall(src.id, h.name), err: err, id: id}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ import (
 )
 
 var negativeSteps = []phrase{
-	{`^I try to (describe|power on|power off|reboot|reconfigure|delete|take a snapshot of|clone) a VM with (an empty|an unknown) id$`, tryWithID},
+	{`^I try to (describe|power on|power off|reboot|shut down gracefully|reconfigure|delete|take a snapshot of|clone) a VM with (an empty|an unknown) id$`, tryWithID},
 	{`^I try to create a VM without a name$`, tryCreateWithoutName},
 	{`^I try to create a VM with (-?\d+) CPUs? and (-?\d+) MiB of memory$`, tryCreateWith},
 	{`^I try to create a VM with the class JSON '(.*)'$`, tryCreateRaw},
@@ -30,6 +31,7 @@ var negativeSteps = []phrase{
 	{`^the provider answers that the VM does not exist$`, answersDoesNotExist},
 	{`^the provider answers (OK|InvalidArgument|NotFound|Unimplemented)$`, providerAnswers},
 	{`^the provider answers (OK|InvalidArgument|NotFound|Unimplemented) or (OK|InvalidArgument|NotFound|Unimplemented)$`, providerAnswersEither},
+	{`^the provider refuses it as ((?:[A-Za-z]+, )*[A-Za-z]+ or [A-Za-z]+)$`, providerRefusesAs},
 	{`^I try to get the status of (an unknown task|no task reference|a task with an empty id)$`, tryTaskStatus},
 	{`^every task the provider returned completed with done and an empty error$`, everyTaskCompleted},
 	{`^I send these bad requests one after another:$`, sendBadRequests},
@@ -221,6 +223,8 @@ func tryWithID(ctx context.Context, action, which string) error {
 		a = attempt{call: powerCall(id, driver.PowerOff), err: st.d.Power(octx, id, driver.PowerOff)}
 	case "reboot":
 		a = attempt{call: powerCall(id, driver.PowerReboot), err: st.d.Power(octx, id, driver.PowerReboot)}
+	case "shut down gracefully":
+		a = attempt{call: powerCall(id, driver.PowerShutdownGraceful), err: st.d.Power(octx, id, driver.PowerShutdownGraceful)}
 	case "reconfigure":
 		name := st.vmName("unknown")
 		a = attempt{call: st.reconfigureCall(id, name, st.s.cfg.VMSpec), err: st.d.Reconfigure(octx, id, name, st.s.cfg.VMSpec)}
@@ -440,6 +444,27 @@ func providerAnswersEither(ctx context.Context, first, second string) error {
 	}
 	if got, ok := codeOf(st.last.err); !ok || (got != want[0] && got != want[1]) {
 		return st.failf("%s: expected %s or %s, got %s", st.last.call, want[0], want[1], answer(st.last.err))
+	}
+	return st.alive(ctx, st.last.call)
+}
+
+// providerRefusesAs checks that the last request got one of the listed error codes
+// ("A, B or C").
+func providerRefusesAs(ctx context.Context, list string) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no request was sent")
+	}
+	var want []codes.Code
+	for _, name := range strings.FieldsFunc(strings.ReplaceAll(list, " or ", ","), func(r rune) bool { return r == ',' || r == ' ' }) {
+		c, err := parseCode(name)
+		if err != nil {
+			return err
+		}
+		want = append(want, c)
+	}
+	if got, ok := codeOf(st.last.err); !ok || !slices.Contains(want, got) {
+		return st.failf("%s: expected a refusal (%s), got %s", st.last.call, list, answer(st.last.err))
 	}
 	return st.alive(ctx, st.last.call)
 }

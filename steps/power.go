@@ -16,13 +16,18 @@ var powerSteps = []phrase{
 	{`^the VM(?: "([^"]*)")? is (On|Off) in every view$`, isPowered},
 	{`^the VM is On or Off in every view$`, isOnOrOff},
 	{`^the VM is On in every view if the provider advertises online reconfigure, else On or Off$`, isOnIfOnlineReconfigure},
-	{`^I send the power (on|off) request N times$`, repeatPower},
+	{`^I send the power (on|off|reboot|graceful shutdown) request N times$`, repeatPower},
 	{`^I try to power the VM with operation (-?\d+)$`, tryPowerOp},
 }
 
 func powerOp(word string) driver.PowerOp {
-	if word == "on" {
+	switch word {
+	case "on":
 		return driver.PowerOn
+	case "reboot":
+		return driver.PowerReboot
+	case "graceful shutdown":
+		return driver.PowerShutdownGraceful
 	}
 	return driver.PowerOff
 }

@@ -12,12 +12,13 @@ var snapshotSteps = []phrase{
 	{`^the snapshot "([^"]*)" has a non-empty id$`, snapshotHasID},
 	{`^I take N snapshots of the VM with distinct names$`, takeSnapshots},
 	{`^the snapshots all have different, non-empty ids$`, snapshotsDistinct},
-	{`^I revert the VM to snapshot "([^"]*)"$`, revertSnapshot},
+	{`^I revert the VM(?: "([^"]*)")? to snapshot "([^"]*)"$`, revertSnapshot},
 	{`^I try to revert the VM(?: "([^"]*)")? to snapshot "([^"]*)"$`, tryRevert},
 	{`^I try to revert the VM to an unknown snapshot$`, tryRevertUnknown},
 	{`^I try to revert the VM to snapshot "([^"]*)" by the id "([^"]*)"$`, tryRevertByIDVariant},
 	{`^I delete the snapshot "([^"]*)"$`, deleteSnapshot},
 	{`^I try to delete the snapshot "([^"]*)"$`, tryDeleteSnapshot},
+	{`^I try to delete the snapshot "([^"]*)" through the VM "([^"]*)"$`, tryDeleteSnapshotThrough},
 	{`^I try to delete an unknown snapshot of the VM$`, tryDeleteUnknownSnapshot},
 	{`^I send the delete request for snapshot "([^"]*)" N times$`, repeatSnapshotDelete},
 	{`^I try to (revert to|delete) snapshot "([^"]*)" with (an empty VM id|an empty snapshot id)$`, trySnapshotWithEmptyID},
@@ -131,9 +132,9 @@ func (st *scenario) deleteSnap(ctx context.Context, vmID, snapID string) attempt
 	return attempt{call: snapDeleteCall(vmID, snapID), err: err}
 }
 
-func revertSnapshot(ctx context.Context, alias string) error {
+func revertSnapshot(ctx context.Context, vmAlias, alias string) error {
 	st := current(ctx)
-	ref, err := st.vm("")
+	ref, err := st.vm(vmAlias)
 	if err != nil {
 		return err
 	}
@@ -230,6 +231,22 @@ func tryDeleteSnapshot(ctx context.Context, alias string) error {
 		return err
 	}
 	ref, err := st.vm(s.vmAlias)
+	if err != nil {
+		return err
+	}
+	a := st.deleteSnap(ctx, ref.id, s.id)
+	st.last = &a
+	return nil
+}
+
+// tryDeleteSnapshotThrough asks to delete a snapshot under a VM it does not belong to.
+func tryDeleteSnapshotThrough(ctx context.Context, alias, vmAlias string) error {
+	st := current(ctx)
+	s, err := st.snapshot(alias)
+	if err != nil {
+		return err
+	}
+	ref, err := st.vm(vmAlias)
 	if err != nil {
 		return err
 	}

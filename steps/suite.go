@@ -266,6 +266,16 @@ func pickleTexts(p *godog.Scenario) []string {
 	return out
 }
 
+// runEnded reports whether the run's context is done or past its deadline: a call bounded by
+// the same deadline can fail a moment before the context's own timer fires.
+func runEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 // StoppedReason starts the reason of a scenario the run stopped in the middle of.
 const StoppedReason = "not finished: the run stopped while it ran"
 
@@ -281,7 +291,7 @@ func (s *Suite) after(ctx context.Context, p *godog.Scenario, err error) (contex
 	switch {
 	case st.skip != "":
 		rec.Status, rec.Reason = results.Skipped, st.skip
-	case err != nil && !errors.Is(err, godog.ErrSkip) && ctx.Err() != nil:
+	case err != nil && !errors.Is(err, godog.ErrSkip) && runEnded(ctx):
 		// The run stopped (interrupted, or out of tests.timeout) while this scenario ran: the
 		// suite cancelled its calls, which says nothing about the provider.
 		first, _, _ := strings.Cut(err.Error(), "\n")

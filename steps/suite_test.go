@@ -262,7 +262,7 @@ func TestSuiteCanFail(t *testing.T) {
 			defect: brokenprovider.MustGet("reconfigure-ignores-cpu"),
 			// Every rule that reconfigures CPU and then looks at it, and CORE-038, whose
 			// non-positive CPU counts are never read, so never rejected.
-			want:    []string{"CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "SNAP-007", "SNAP-015"},
+			want:    []string{"CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "SNAP-007", "SNAP-015", "CLONE-015"},
 			message: "expected cpu=4 memory_mib=2048",
 		},
 		{

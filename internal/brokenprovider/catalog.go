@@ -75,6 +75,12 @@ func Catalog() []Defect {
 			Tutorial: func(p tutServer) tutServer { return tutEmptyCreateID{p} },
 		},
 		{
+			Name: "create-retry-starts-vm", Family: Create,
+			Bug:      "a repeated create of a name powers the existing VM on, as if asked to start it",
+			V1:       func(p v1Server) v1Server { return v1CreateRetryStartsVM{p} },
+			Tutorial: func(p tutServer) tutServer { return tutCreateRetryStartsVM{p} },
+		},
+		{
 			Name: "create-accepts-zero-cpu", Family: Create,
 			Bug:      "a CPU count of 0 or less is taken as 1 instead of being rejected",
 			V1:       func(p v1Server) v1Server { return v1AcceptsZeroCPU{p} },
@@ -222,6 +228,12 @@ func Catalog() []Defect {
 			V1:       func(p v1Server) v1Server { return v1ReconfigureLeavesOff{p} },
 			Tutorial: func(p tutServer) tutServer { return tutUpdateLeavesOff{p} },
 		},
+		{
+			Name: "reconfigure-starts-stopped-vm", Family: Reconfigure,
+			Bug:      "powers the VM on after changing its size, even when it was stopped",
+			V1:       func(p v1Server) v1Server { return v1ReconfigureStartsVM{p} },
+			Tutorial: func(p tutServer) tutServer { return tutUpdateStartsVM{p} },
+		},
 		// delete
 		{
 			Name: "delete-unknown-notfound", Family: Delete,
@@ -267,6 +279,12 @@ func Catalog() []Defect {
 			Name: "wedge-after-nameless-create", Family: Robustness,
 			Bug: "after a create without a name, every write blocks forever (the upstream mock's lock bug)",
 			V1:  func(p v1Server) v1Server { return v1WedgeOnNamelessCreate{p, &atomic.Bool{}} },
+		},
+		{
+			Name: "delete-keeps-name", Family: Delete,
+			Bug:      "keeps a deleted VM's name in its name index: creating the name again answers with the deleted VM's id",
+			V1:       func(p v1Server) v1Server { return v1DeleteKeepsName{p, &nameIDs{}} },
+			Tutorial: func(p tutServer) tutServer { return tutDeleteKeepsName{p, &nameIDs{}} },
 		},
 		// snapshot
 		{
@@ -318,6 +336,11 @@ func Catalog() []Defect {
 			V1:       func(p v1Server) v1Server { return v1SnapshotLeavesOff{p} },
 			Tutorial: func(p tutServer) tutServer { return tutSnapshotLeavesOff{p} },
 		},
+		{
+			Name: "snapshot-delete-ignores-vm", Family: Snapshot,
+			Bug: "finds a snapshot to delete by its id alone, so deleting it through another VM deletes it",
+			V1:  func(p v1Server) v1Server { return v1SnapshotDeleteIgnoresVM{p, &owners{}} },
+		},
 		// clone
 		{
 			Name: "clone-shares-config", Family: Clone,
@@ -353,6 +376,12 @@ func Catalog() []Defect {
 			Bug:      "clones, but answers with the source's id as the clone's id",
 			V1:       func(p v1Server) v1Server { return v1CloneAnswersSourceID{p} },
 			Tutorial: func(p tutServer) tutServer { return tutCloneAnswersSourceID{p} },
+		},
+		{
+			Name: "clone-to-taken-name", Family: Clone,
+			Bug:      "a clone to a name any VM holds answers with that VM's id, as if it were the clone",
+			V1:       func(p v1Server) v1Server { return v1CloneToTakenName{p} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneToTakenName{p} },
 		},
 		{
 			Name: "clone-retry-already-exists", Family: Clone,

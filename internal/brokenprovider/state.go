@@ -299,3 +299,47 @@ func pathID(id string) string {
 	}
 	return strings.TrimPrefix(path.Clean("/"+id), "/")
 }
+
+// nameIDs remembers the id a name last belonged to.
+type nameIDs struct {
+	mu   sync.Mutex
+	byID map[string]string // name → id
+}
+
+func (n *nameIDs) set(name, id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.byID == nil {
+		n.byID = map[string]string{}
+	}
+	n.byID[name] = id
+}
+
+func (n *nameIDs) get(name string) (string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	id, ok := n.byID[name]
+	return id, ok
+}
+
+// owners remembers which VM each snapshot was taken of.
+type owners struct {
+	mu   sync.Mutex
+	byID map[string]string // snapshot id → VM id
+}
+
+func (o *owners) set(snapID, vmID string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.byID == nil {
+		o.byID = map[string]string{}
+	}
+	o.byID[snapID] = vmID
+}
+
+func (o *owners) get(snapID string) (string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	id, ok := o.byID[snapID]
+	return id, ok
+}

@@ -672,3 +672,81 @@ func (w tutIDsAsPaths) UpdateVM(ctx context.Context, req *tutorialv1.UpdateVMReq
 	r.VmId = pathID(r.GetVmId())
 	return w.ProviderServiceServer.UpdateVM(ctx, r)
 }
+
+// --- the second-look rules (CORE-041/042/043, CLONE-014) ---------------------------------
+
+// tutIDNamed is the id of the VM the list shows under name, or "".
+func tutIDNamed(ctx context.Context, p tutorialv1.ProviderServiceServer, name string) string {
+	list, err := p.ListVMs(ctx, &tutorialv1.ListVMsRequest{})
+	if err != nil {
+		return ""
+	}
+	for _, vm := range list.GetVms() {
+		if vm.GetName() == name {
+			return vm.GetVmId()
+		}
+	}
+	return ""
+}
+
+type tutCreateRetryStartsVM struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutCreateRetryStartsVM) CreateVM(ctx context.Context, req *tutorialv1.CreateVMRequest) (*tutorialv1.CreateVMResponse, error) {
+	existed := req.GetName() != "" && tutIDNamed(ctx, w.ProviderServiceServer, req.GetName()) != ""
+	resp, err := w.ProviderServiceServer.CreateVM(ctx, req)
+	if err == nil && existed {
+		_, _ = w.ProviderServiceServer.PowerVM(ctx, &tutorialv1.PowerVMRequest{VmId: resp.GetVmId(), PowerOp: tutorialv1.PowerOp_POWER_OP_ON})
+	}
+	return resp, err
+}
+
+type tutDeleteKeepsName struct {
+	tutorialv1.ProviderServiceServer
+	gone *nameIDs
+}
+
+func (w tutDeleteKeepsName) DeleteVM(ctx context.Context, req *tutorialv1.DeleteVMRequest) (*tutorialv1.DeleteVMResponse, error) {
+	var name string
+	if vm, err := w.ProviderServiceServer.GetVM(ctx, &tutorialv1.GetVMRequest{VmId: req.GetVmId()}); err == nil {
+		name = vm.GetName()
+	}
+	resp, err := w.ProviderServiceServer.DeleteVM(ctx, req)
+	if err == nil && name != "" {
+		w.gone.set(name, req.GetVmId())
+	}
+	return resp, err
+}
+
+func (w tutDeleteKeepsName) CreateVM(ctx context.Context, req *tutorialv1.CreateVMRequest) (*tutorialv1.CreateVMResponse, error) {
+	if id, ok := w.gone.get(req.GetName()); ok {
+		return &tutorialv1.CreateVMResponse{VmId: id, Status: &tutorialv1.VMStatus{State: "Running"}}, nil
+	}
+	return w.ProviderServiceServer.CreateVM(ctx, req)
+}
+
+type tutUpdateStartsVM struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutUpdateStartsVM) UpdateVM(ctx context.Context, req *tutorialv1.UpdateVMRequest) (*tutorialv1.UpdateVMResponse, error) {
+	resp, err := w.ProviderServiceServer.UpdateVM(ctx, req)
+	if err == nil {
+		_, _ = w.ProviderServiceServer.PowerVM(ctx, &tutorialv1.PowerVMRequest{VmId: req.GetVmId(), PowerOp: tutorialv1.PowerOp_POWER_OP_ON})
+	}
+	return resp, err
+}
+
+type tutCloneToTakenName struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutCloneToTakenName) CloneVM(ctx context.Context, req *tutorialv1.CloneVMRequest) (*tutorialv1.CloneVMResponse, error) {
+	if req.GetSourceVmId() != "" && req.GetCloneName() != "" {
+		if id := tutIDNamed(ctx, w.ProviderServiceServer, req.GetCloneName()); id != "" {
+			return &tutorialv1.CloneVMResponse{CloneVmId: id, Status: &tutorialv1.TaskStatus{State: "Running"}}, nil
+		}
+	}
+	return w.ProviderServiceServer.CloneVM(ctx, req)
+}

@@ -1103,3 +1103,107 @@ func (w v1IDsAsPaths) SnapshotRevert(ctx context.Context, req *providerv1.Snapsh
 func (w v1IDsAsPaths) SnapshotDelete(ctx context.Context, req *providerv1.SnapshotDeleteRequest) (*providerv1.TaskResponse, error) {
 	return w.ProviderServer.SnapshotDelete(ctx, &providerv1.SnapshotDeleteRequest{VmId: pathID(req.GetVmId()), SnapshotId: pathID(req.GetSnapshotId())})
 }
+
+// --- the second-look rules (CORE-041/042/043, CLONE-014, SNAP-019) -------------------------
+
+// v1IDNamed is the id of the VM the list shows under name, or "".
+func v1IDNamed(ctx context.Context, p providerv1.ProviderServer, name string) string {
+	list, err := p.ListVMs(ctx, &providerv1.ListVMsRequest{})
+	if err != nil {
+		return ""
+	}
+	for _, vm := range list.GetVms() {
+		if vm.GetName() == name {
+			return vm.GetId()
+		}
+	}
+	return ""
+}
+
+// v1CreateRetryStartsVM treats a repeated create as "make it run": it powers the existing VM on.
+type v1CreateRetryStartsVM struct{ providerv1.ProviderServer }
+
+func (w v1CreateRetryStartsVM) Create(ctx context.Context, req *providerv1.CreateRequest) (*providerv1.CreateResponse, error) {
+	existed := req.GetName() != "" && v1IDNamed(ctx, w.ProviderServer, req.GetName()) != ""
+	resp, err := w.ProviderServer.Create(ctx, req)
+	if err == nil && existed {
+		_, _ = w.ProviderServer.Power(ctx, &providerv1.PowerRequest{Id: resp.GetId(), Op: providerv1.PowerOp_POWER_OP_ON})
+	}
+	return resp, err
+}
+
+// v1DeleteKeepsName keeps a deleted VM's name in its name index: a later create of that name
+// answers with the id of the VM that is gone.
+type v1DeleteKeepsName struct {
+	providerv1.ProviderServer
+	gone *nameIDs
+}
+
+func (w v1DeleteKeepsName) Delete(ctx context.Context, req *providerv1.DeleteRequest) (*providerv1.TaskResponse, error) {
+	var name string
+	if list, err := w.ProviderServer.ListVMs(ctx, &providerv1.ListVMsRequest{}); err == nil {
+		for _, vm := range list.GetVms() {
+			if vm.GetId() == req.GetId() {
+				name = vm.GetName()
+			}
+		}
+	}
+	resp, err := w.ProviderServer.Delete(ctx, req)
+	if err == nil && name != "" {
+		w.gone.set(name, req.GetId())
+	}
+	return resp, err
+}
+
+func (w v1DeleteKeepsName) Create(ctx context.Context, req *providerv1.CreateRequest) (*providerv1.CreateResponse, error) {
+	if id, ok := w.gone.get(req.GetName()); ok {
+		return &providerv1.CreateResponse{Id: id}, nil
+	}
+	return w.ProviderServer.Create(ctx, req)
+}
+
+// v1ReconfigureStartsVM powers a VM on after changing its size, stopped or not.
+type v1ReconfigureStartsVM struct{ providerv1.ProviderServer }
+
+func (w v1ReconfigureStartsVM) Reconfigure(ctx context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
+	resp, err := w.ProviderServer.Reconfigure(ctx, req)
+	if err == nil {
+		_, _ = w.ProviderServer.Power(ctx, &providerv1.PowerRequest{Id: req.GetId(), Op: providerv1.PowerOp_POWER_OP_ON})
+	}
+	return resp, err
+}
+
+// v1CloneToTakenName answers a clone to a name any VM holds with that VM's id, as if it were
+// the clone.
+type v1CloneToTakenName struct{ providerv1.ProviderServer }
+
+func (w v1CloneToTakenName) Clone(ctx context.Context, req *providerv1.CloneRequest) (*providerv1.CloneResponse, error) {
+	if req.GetSourceVmId() != "" && req.GetTargetName() != "" {
+		if id := v1IDNamed(ctx, w.ProviderServer, req.GetTargetName()); id != "" {
+			return &providerv1.CloneResponse{TargetVmId: id}, nil
+		}
+	}
+	return w.ProviderServer.Clone(ctx, req)
+}
+
+// v1SnapshotDeleteIgnoresVM finds a snapshot by its id alone and deletes it from whichever VM
+// it belongs to.
+type v1SnapshotDeleteIgnoresVM struct {
+	providerv1.ProviderServer
+	owner *owners
+}
+
+func (w v1SnapshotDeleteIgnoresVM) SnapshotCreate(ctx context.Context, req *providerv1.SnapshotCreateRequest) (*providerv1.SnapshotCreateResponse, error) {
+	resp, err := w.ProviderServer.SnapshotCreate(ctx, req)
+	if err == nil {
+		w.owner.set(resp.GetSnapshotId(), req.GetVmId())
+	}
+	return resp, err
+}
+
+func (w v1SnapshotDeleteIgnoresVM) SnapshotDelete(ctx context.Context, req *providerv1.SnapshotDeleteRequest) (*providerv1.TaskResponse, error) {
+	if vm, ok := w.owner.get(req.GetSnapshotId()); ok && req.GetVmId() != "" {
+		req = &providerv1.SnapshotDeleteRequest{VmId: vm, SnapshotId: req.GetSnapshotId()}
+	}
+	return w.ProviderServer.SnapshotDelete(ctx, req)
+}
