@@ -114,4 +114,4 @@ e2e-kind: build docker-build ## Kind end-to-end run of the Helm chart (needs Doc
 
 .PHONY: help
 help:
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "%-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "%-16s %s\n", $$1, $$2}'

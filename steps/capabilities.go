@@ -112,7 +112,7 @@ func matchesCapability(ctx context.Context, capability string) error {
 		want = codes.OK
 	}
 	if err := st.expectCode(*st.last, want); err != nil {
-		return fmt.Errorf("%w (%s offered=%t, from the provider's answers: %s)", err, capability, advertised, c.Raw)
+		return fmt.Errorf("%w (%s offered=%t, from the provider's answers: %s)", err, capability, advertised, c.From(capability))
 	}
 	return st.alive(ctx, st.last.call)
 }

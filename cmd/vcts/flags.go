@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -52,13 +54,43 @@ func (f *targetFlags) resolve() (config.File, []string, error) {
 		return cfg, nil, err
 	}
 	if err := cfg.Finalize(base); err != nil {
-		if ce, ok := err.(*config.Error); ok && ce.Source == "" && f.configPath != "" {
-			ce.Source = f.configPath
+		if ce, ok := err.(*config.Error); ok && ce.Source == "" {
+			if flag := f.flagFor(ce.Key); flag != "" {
+				ce.Source, ce.Key = "flags", flag+" ("+ce.Key+")"
+			} else if f.configPath != "" {
+				ce.Source = f.configPath
+			}
 		}
 		return cfg, nil, err
 	}
+	if strings.TrimSpace(f.profile) == "" {
+		return cfg, nil, &config.Error{Source: "flags", Key: "--profile", Err: errors.New("is empty; want core, snapshot, clone or all")}
+	}
 	profiles, err := config.ParseProfiles(f.profile)
 	return cfg, profiles, err
+}
+
+// flagFor names the flag that set a configuration key, when one did: a bad value is then
+// reported under the flag the user typed, not under a key of a file they may not have.
+func (f *targetFlags) flagFor(key string) string {
+	o := f.o
+	for _, m := range []struct{ key, flag, value string }{
+		{"provider.endpoint", "--endpoint", o.Endpoint},
+		{"provider.dialect", "--dialect", o.Dialect},
+		{"target.kind", "--target", o.Target},
+		{"target.provider_bin", "--provider-bin", o.ProviderBin},
+		{"tests.tags", "--tags", o.Tags},
+		{"tests.known_failing", "--known-failing", o.KnownFailing},
+		{"tests.known_flaky", "--known-flaky", o.KnownFlaky},
+		{"provider.tls.ca", "--tls-ca", o.TLSCA},
+		{"provider.tls.cert", "--tls-cert", o.TLSCert},
+		{"provider.tls.key", "--tls-key", o.TLSKey},
+	} {
+		if m.key == key && m.value != "" {
+			return m.flag
+		}
+	}
+	return ""
 }
 
 // durationFlag lets --timeout be empty (keep the file's value) or a Go duration.

@@ -60,7 +60,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 		code, _, errOut := run(t, tc.args...)
 		assert.Equal(t, 2, code, "%v: %s", tc.args, errOut)
 		assert.Contains(t, errOut, tc.want, tc.args)
-		assert.Contains(t, errOut, "Run 'vrtg-provider --help' for usage.", tc.args)
+		hint := "Run 'vrtg-provider --help' for usage."
+		if tc.args[0] != "frobnicate" {
+			hint = "Run 'vrtg-provider " + tc.args[0] + " --help' for usage." // the subcommand's own flags
+		}
+		assert.Contains(t, errOut, hint, tc.args)
 	}
 }
 

@@ -138,7 +138,7 @@ func skipReason(profile string, f config.File, caps driver.Capabilities, capErr 
 	}
 	offered := (profile == config.ProfileSnapshot && caps.Snapshots) || (profile == config.ProfileClone && caps.Clones)
 	if !offered {
-		return fmt.Sprintf("the provider does not offer %ss (%s)", profile, caps.Raw)
+		return fmt.Sprintf("the provider does not offer %ss (%s)", profile, caps.From(profile))
 	}
 	return ""
 }

@@ -67,16 +67,18 @@ func Code(err error, fallback int) int {
 func Execute(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer, fallback int) int {
 	root.SetArgs(args)
 	root.SilenceUsage, root.SilenceErrors = true, true
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return Usage(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
-	})
-	err := root.ExecuteContext(ctx)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usage(err) })
+	cmd, err := root.ExecuteContextC(ctx)
 	code := Code(err, fallback)
 	var ee *ExitError
 	if err != nil && (!errors.As(err, &ee) || ee.Err != nil) {
 		fmt.Fprintf(stderr, "%s: %v\n", root.Name(), err)
 		if code == CodeUsage {
-			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", root.Name())
+			path := root.Name()
+			if cmd != nil {
+				path = cmd.CommandPath() // the subcommand that was run: its flags are the ones to read
+			}
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		}
 	}
 	return code

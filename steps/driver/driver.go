@@ -87,6 +87,21 @@ type Capabilities struct {
 	ReconfigureOnline bool
 	// Raw is a printable form of the provider's own answer, for reports.
 	Raw string
+	// SnapshotsFrom and ClonesFrom say what Snapshots and Clones were read from (a part of
+	// Raw), for a reason that names only what matters.
+	SnapshotsFrom, ClonesFrom string
+}
+
+// From is the evidence for one capability ("snapshot" or "clone"), Raw when none is kept.
+func (c Capabilities) From(capability string) string {
+	from := c.SnapshotsFrom
+	if capability == "clone" {
+		from = c.ClonesFrom
+	}
+	if from == "" {
+		return c.Raw
+	}
+	return from
 }
 
 // Feature names something a dialect can or cannot express. Feature files tag scenarios

@@ -53,11 +53,15 @@ func (w *wire) Capabilities(ctx context.Context) (Capabilities, error) {
 		return Capabilities{}, err
 	}
 	raw, _ := protojson.MarshalOptions{EmitUnpopulated: false}.Marshal(resp)
+	caps := "GetCapabilities=" + string(raw)
+	probe = "clone probe: " + probe
 	return Capabilities{
 		Snapshots:         resp.GetSupportsSnapshots(),
 		Clones:            clones,
 		ReconfigureOnline: resp.GetSupportsReconfigureOnline(),
-		Raw:               fmt.Sprintf("GetCapabilities=%s; clone probe: %s", raw, probe),
+		Raw:               caps + "; " + probe,
+		SnapshotsFrom:     caps,
+		ClonesFrom:        probe,
 	}, nil
 }
 
