@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vctsio/vcts/features"
+	"github.com/vctsio/vcts/harness/config"
 	"github.com/vctsio/vcts/harness/runner"
 	"github.com/vctsio/vcts/internal/cli"
 )
@@ -26,6 +28,12 @@ every requirement is marked as applying to it or not, with the reason.`,
 			out := cmd.OutOrStdout()
 			probe := tf.configPath != "" || tf.o.Endpoint != "" || tf.o.Target != ""
 			if !probe {
+				// Without a provider the flags still mean what they say: --profile narrows
+				// the list, and a bad --profile or --dialect is refused as in a run.
+				if _, _, err := tf.resolve(); err != nil {
+					return err
+				}
+				profiles, _ := config.ParseProfiles(tf.profile)
 				reqs, err := features.Requirements()
 				if err != nil {
 					return cli.Exit(1, err)
@@ -33,7 +41,9 @@ every requirement is marked as applying to it or not, with the reason.`,
 				w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "ID\tPROFILE\tNEEDS\tRULE")
 				for _, r := range reqs {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.ID, r.Profile, dash(strings.Join(r.Needs, ",")), r.Rule)
+					if slices.Contains(profiles, r.Profile) {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.ID, r.Profile, dash(strings.Join(r.Needs, ",")), r.Rule)
+					}
 				}
 				return w.Flush()
 			}

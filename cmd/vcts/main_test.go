@@ -52,6 +52,11 @@ func TestVersionSpecList(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Regexp(t, `(?m)^CORE-001\s+core\s+`, out)
 	assert.Regexp(t, `(?m)^CLONE-001\s+clone\s+`, out)
+
+	code, out, _ = run(t, "list", "--profile", "clone")
+	assert.Equal(t, 0, code)
+	assert.Regexp(t, `(?m)^CLONE-001\s+clone\s+`, out)
+	assert.NotContains(t, out, "CORE-001", "--profile narrows the list")
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {
@@ -85,6 +90,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"run", "--tags", "CORE-001"}, "--tags (tests.tags): bad tag term"},
 		{[]string{"run", "--dialect", "v2"}, "--dialect (provider.dialect): want v1 or tutorial"},
 		{[]string{"run", "--profile", ""}, "--profile: is empty"},
+		{[]string{"list", "--profile", "cor"}, `--profile: want core, snapshot, clone or all, got "cor"`},
+		{[]string{"list", "--dialect", "bogus"}, "--dialect (provider.dialect)"},
 		{[]string{"run", "--known-failing", filepath.Join(dir, "kf")}, "tests.known_failing"},
 		{[]string{"run", "--known-flaky", filepath.Join(dir, "flaky")}, "tests.known_flaky"},
 		{[]string{"report"}, "--results is required"},

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vctsio/vcts/harness/config"
 	"github.com/vctsio/vcts/harness/results"
 )
 
@@ -109,7 +110,11 @@ func providerTitle(r *results.Report) string {
 func testedLine(r *results.Report) string {
 	var parts []string
 	if r.Provider.Image != "" {
-		parts = append(parts, "image **"+mdText(r.Provider.Image)+"**")
+		img := "image **" + mdText(r.Provider.Image) + "**"
+		if k := r.Target.Kind; k != config.TargetContainer && k != "kind" {
+			img += " (declared in the configuration)" // the target ran no image itself
+		}
+		parts = append(parts, img)
 	}
 	if r.Provider.Version != "" {
 		parts = append(parts, "version **"+mdText(r.Provider.Version)+"**")

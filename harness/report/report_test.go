@@ -196,12 +196,15 @@ func TestHeadersNameTheImageAndVersionUnderTest(t *testing.T) {
 	require.NoError(t, WriteMarkdown(&md, r))
 	assert.Contains(t, page.String(), "<div><span>Image</span> ghcr.io/x/provider-file:1.0.0</div>")
 	assert.Contains(t, page.String(), "<div><span>Provider</span> file v1.0.0&lt;b&gt;</div>", "version escaped")
-	assert.Contains(t, md.String(), "\nTested: image **ghcr.io/x/provider-file:1.0.0**, version **v1.0.0&lt;b&gt;**\n")
+	assert.Contains(t, md.String(), "\nTested: image **ghcr.io/x/provider-file:1.0.0** (declared in the configuration), version **v1.0.0&lt;b&gt;**\n",
+		"the process target runs no image: the one named is the configuration's")
 
 	r.Provider.Version = ""
 	md.Reset()
 	require.NoError(t, WriteMarkdown(&md, r))
-	assert.Contains(t, md.String(), "\nTested: image **ghcr.io/x/provider-file:1.0.0**\n")
+	r.Target.Kind = "container"
+	require.NoError(t, WriteMarkdown(&md, r))
+	assert.Contains(t, md.String(), "\nTested: image **ghcr.io/x/provider-file:1.0.0**\n", "the image the container target ran")
 	r.Provider.Image = ""
 	md.Reset()
 	require.NoError(t, WriteMarkdown(&md, r))

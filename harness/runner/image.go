@@ -25,12 +25,16 @@ func recordProvider(p *results.Provider, cfg config.File, info *target.Info) {
 }
 
 // declaredImage is the image the configuration names for the provider under test:
-// catalog.image (with catalog.tag, when set), else target.image.
+// catalog.image (with catalog.tag, when set), else target.image when the target runs it (the
+// container target; the process target runs a binary, whatever target.image says).
 func declaredImage(cfg config.File) string {
 	if cfg.Catalog.Image != "" {
 		return withTag(cfg.Catalog.Image, cfg.Catalog.Tag)
 	}
-	return cfg.Target.Image
+	if cfg.Target.Kind == config.TargetContainer {
+		return cfg.Target.Image
+	}
+	return ""
 }
 
 // withTag sets the tag of an image reference (repo[:tag][@digest]); a colon before the

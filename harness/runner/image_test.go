@@ -37,7 +37,8 @@ func TestRecordProvider(t *testing.T) {
 	}{
 		{"nothing known", config.File{}, &target.Info{Kind: "endpoint"}, "", ""},
 		{"catalog.image with catalog.tag", declared, nil, "ghcr.io/acme/provider-x:v1.2.0", ""},
-		{"target.image without a catalog", config.File{Target: config.Target{Image: "acme/provider-x:dev"}}, nil, "acme/provider-x:dev", ""},
+		{"target.image of the container target", config.File{Target: config.Target{Kind: config.TargetContainer, Image: "acme/provider-x:dev"}}, nil, "acme/provider-x:dev", ""},
+		{"target.image the process target does not run", config.File{Target: config.Target{Kind: config.TargetProcess, Image: "acme/provider-x:dev"}}, nil, "", ""},
 		{"an endpoint keeps the declared image", declared, &target.Info{Kind: "endpoint"}, "ghcr.io/acme/provider-x:v1.2.0", ""},
 		{"the image the target ran wins", declared, &target.Info{Kind: "container", Image: "local/x:test", Version: "v9"}, "local/x:test", "v9"},
 		{"a process reports its version", config.File{}, &target.Info{Kind: "process", Version: "v0.3.0"}, "", "v0.3.0"},
