@@ -213,7 +213,9 @@ func TestFinalizeRejectsBadValues(t *testing.T) {
 			f.Provider.TLS = TLS{Enabled: true, CA: filepath.Join(dir, "nope.pem")}
 		}, "provider.tls.ca", "no such file"},
 		{"core disabled", func(f *File) { no := false; f.Profiles.Core.Enabled = &no }, "profiles.core.enabled", "mandatory"},
-		{"zero CPU", func(f *File) { f.Profiles.Core.VMSpecs = []VMSpec{{CPU: 0, Memory: 1}} }, "profiles.core.vm_specs[0].cpu", "positive"},
+		{"no CPU", func(f *File) { f.Profiles.Core.VMSpecs = []VMSpec{{CPU: 0, Memory: 1}} }, "profiles.core.vm_specs[0].cpu", "is required: a positive number of CPUs"},
+		{"negative CPU", func(f *File) { f.Profiles.Core.VMSpecs = []VMSpec{{CPU: -2, Memory: 1}} }, "profiles.core.vm_specs[0].cpu", "positive number of CPUs, got -2"},
+		{"no memory", func(f *File) { f.Profiles.Core.VMSpecs = []VMSpec{{CPU: 1}} }, "profiles.core.vm_specs[0].memory", "is required"},
 		{"negative memory", func(f *File) { f.Profiles.Core.VMSpecs = []VMSpec{{CPU: 1, Memory: -1}} }, "profiles.core.vm_specs[0].memory", "positive"},
 		{"negative idempotent count", func(f *File) { f.Tests.IdempotentCount = -1 }, "tests.idempotent_count", "positive"},
 		{"tag expression godog would panic on", func(f *File) { f.Tests.Tags = "@a && " }, "tests.tags", "bad tag term"},

@@ -262,10 +262,14 @@ func (f *File) Finalize(baseDir string) error {
 	}
 	for i, s := range f.Profiles.Core.VMSpecs {
 		key := fmt.Sprintf("profiles.core.vm_specs[%d]", i)
-		if s.CPU <= 0 {
+		switch {
+		case s.CPU == 0:
+			return errorf(key+".cpu", "is required: a positive number of CPUs")
+		case s.CPU < 0:
 			return errorf(key+".cpu", "must be a positive number of CPUs, got %d", s.CPU)
-		}
-		if s.Memory <= 0 {
+		case s.Memory == 0:
+			return errorf(key+".memory", "is required: a positive number of MiB")
+		case s.Memory < 0:
 			return errorf(key+".memory", "must be a positive number of MiB, got %d", s.Memory)
 		}
 		if s.DiskGiB < 0 {

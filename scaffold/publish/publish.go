@@ -125,8 +125,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := catalog.Validate(entry); err != nil {
 		var ve *catalog.ValidationError
 		if errors.As(err, &ve) {
-			return nil, refuse("the catalog entry would be invalid (fix the flags or the catalog section of vcts-config.yaml):\n  %s",
-				strings.Join(ve.Problems, "\n  "))
+			// Bad input, from the flags or the configuration: a usage error (exit 2).
+			return nil, &UsageError{Err: fmt.Errorf("the catalog entry would be invalid (fix the flags or the catalog section of vcts-config.yaml):\n  %s",
+				strings.Join(ve.Problems, "\n  "))}
 		}
 		return nil, err
 	}

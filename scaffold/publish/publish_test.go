@@ -333,10 +333,6 @@ func TestPublishRefusals(t *testing.T) {
 			r.Config.Target.Image = "ghcr.io/acme/provider-acme:dev"
 		}), nil, "the results are for ghcr.io/acme/provider-acme:dev (the container image the suite ran), not tag 0.1.0"},
 		{"tutorial dialect", mutate(func(r *results.Report) { r.Provider.Dialect = config.DialectTutorial }), nil, "tutorial dialect"},
-		{"invalid entry", writeResults(t, passing()), func(o *Options) { o.Maintainer = "not-an-email"; o.License = "Apache 2" },
-			"the catalog entry would be invalid"},
-		{"invalid entry from config", mutate(func(r *results.Report) { r.Config.Catalog.Description = "" }), nil, "/description"},
-		{"invalid repo URL", writeResults(t, passing()), func(o *Options) { o.Repo = "github.com/acme/x" }, "/repo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			catalogPath := filepath.Join(t.TempDir(), "catalog.yaml")
@@ -346,6 +342,38 @@ func TestPublishRefusals(t *testing.T) {
 				tc.edit(&o)
 			}
 			refused(t, o, tc.want)
+		})
+	}
+}
+
+// An entry the schema rejects comes from bad flags or configuration: a usage error (exit 2).
+func TestPublishInvalidEntryIsAUsageError(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		results string
+		edit    func(*Options)
+		want    string
+	}{
+		{"invalid entry", writeResults(t, passing()), func(o *Options) { o.Maintainer = "not-an-email"; o.License = "Apache 2" },
+			"the catalog entry would be invalid"},
+		{"invalid entry from config", writeResults(t, func() *results.Report {
+			r := passing()
+			r.Config.Catalog.Description = ""
+			return r
+		}()), nil, "/description"},
+		{"invalid repo URL", writeResults(t, passing()), func(o *Options) { o.Repo = "github.com/acme/x" }, "/repo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			catalogPath := filepath.Join(t.TempDir(), "catalog.yaml")
+			require.NoError(t, os.WriteFile(catalogPath, []byte(fixture), 0o644))
+			o := options(t, tc.results, catalogPath)
+			if tc.edit != nil {
+				tc.edit(&o)
+			}
+			_, err := Run(context.Background(), o)
+			var ue *UsageError
+			require.ErrorAs(t, err, &ue)
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 }

@@ -214,6 +214,9 @@ func loadConfig(p project.Project) (config.File, []string, error) {
 	if cfg.Provider.Name == "" {
 		cfg.Provider.Name = p.Name
 	}
+	if e := cfg.Provider.Endpoint; e != "" {
+		notes = append(notes, fmt.Sprintf("provider.endpoint %q is replaced: verify starts the provider it built on a free port of 127.0.0.1", e))
+	}
 	if cfg.Provider.TLS.Enabled {
 		notes = append(notes, "provider.tls is ignored: verify runs the provider in plaintext on 127.0.0.1")
 	}

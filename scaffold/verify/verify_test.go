@@ -85,7 +85,8 @@ func TestLoadConfigAdaptsToALaunchedProvider(t *testing.T) {
 	assert.Equal(t, "fake", cfg.Provider.Name, "the name defaults to cmd/provider-NAME")
 	assert.False(t, cfg.Provider.TLS.Enabled)
 	assert.Equal(t, config.Target{Kind: config.TargetEndpoint, StartTimeout: config.Duration(45e9)}, cfg.Target)
-	assert.Len(t, notes, 2)
+	assert.Len(t, notes, 3)
+	assert.Contains(t, strings.Join(notes, "\n"), `provider.endpoint "10.0.0.1:9443" is replaced`)
 	assert.Contains(t, strings.Join(notes, "\n"), "provider.tls is ignored")
 	assert.Contains(t, strings.Join(notes, "\n"), `target.kind "container" is ignored`)
 
