@@ -110,8 +110,10 @@ func Listen(opts Options, register func(*grpc.Server)) (*Server, error) {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
 
+	codec := newDecodeCodec()
 	srvOpts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(observeUnary(log, m), recoverUnary(log, m)),
+		grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(observeUnary(log, m), codec.refuseUndecodable, recoverUnary(log, m)),
 		grpc.ChainStreamInterceptor(observeStream(log, m), recoverStream(log, m)),
 	}
 	if creds != nil {
@@ -126,6 +128,7 @@ func Listen(opts Options, register func(*grpc.Server)) (*Server, error) {
 	if register != nil {
 		register(gs)
 	}
+	codec.learn(gs)
 
 	s := &Server{opts: opts, log: log, grpc: gs, health: hs}
 	s.http = &http.Server{

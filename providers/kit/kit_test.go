@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
@@ -401,4 +402,45 @@ func promGauge(name string, v float64) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: "A provider's own metric."})
 	g.Set(v)
 	return g
+}
+
+// rawCodec sends and receives bytes as they are, so a test can put undecodable messages on
+// the wire.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(*v.(*[]byte))}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*v.(*[]byte) = data.Materialize()
+	return nil
+}
+
+// A request that does not decode is the client's mistake: InvalidArgument, logged and counted
+// like any other, never grpc-go's Internal with no trace.
+func TestUndecodableRequestIsInvalidArgument(t *testing.T) {
+	var logs syncBuffer
+	r := start(t, plaintextOptions(t, &logs), newFakeProvider())
+	conn := dialPlain(t, r.srv.GRPCAddr().String())
+	for name, body := range map[string][]byte{
+		"a string that is not UTF-8": {0x0a, 0x01, 0xff}, // DescribeRequest.id = "\xff"
+		"broken wire data":           {0x08, 0xff},       // a varint that never ends
+	} {
+		var out []byte
+		err := conn.Invoke(t.Context(), "/provider.v1.Provider/Describe", &body, &out, grpc.ForceCodecV2(rawCodec{}))
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%s: %v", name, err)
+		assert.Contains(t, status.Convert(err).Message(), "not a valid provider.v1.DescribeRequest message")
+	}
+	client := providerv1.NewProviderClient(conn)
+	resp, err := client.Describe(t.Context(), &providerv1.DescribeRequest{Id: "request-id"})
+	require.NoError(t, err, "a good request after bad ones is served as usual")
+	assert.True(t, resp.GetExists())
+
+	m := sample(scrape(t, r), MetricRequests, map[string]string{"method": "Describe", "code": "InvalidArgument"})
+	require.NotNil(t, m, "undecodable requests are counted")
+	assert.Equal(t, 2.0, m.GetCounter().GetValue())
+	assert.Len(t, logs.records(t, "rpc"), 3, "and logged")
 }
