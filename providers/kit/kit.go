@@ -129,6 +129,7 @@ func Listen(opts Options, register func(*grpc.Server)) (*Server, error) {
 		register(gs)
 	}
 	codec.learn(gs)
+	m.zeroPanics(gs)
 
 	s := &Server{opts: opts, log: log, grpc: gs, health: hs}
 	s.http = &http.Server{

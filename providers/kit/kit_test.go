@@ -178,6 +178,10 @@ func TestMetricsCountCallsByCode(t *testing.T) {
 	require.NotNil(t, hist, "latency histogram for Validate")
 	assert.Equal(t, uint64(3), hist.GetHistogram().GetSampleCount())
 
+	zero := sample(fams, MetricPanics, map[string]string{"service": "provider.v1.Provider", "method": "Create"})
+	require.NotNil(t, zero, "the panic counter exists before any panic")
+	assert.Equal(t, 0.0, zero.GetCounter().GetValue())
+
 	_, hasRuntime := fams["go_goroutines"]
 	assert.True(t, hasRuntime, "Go runtime metrics are exposed")
 }

@@ -3,6 +3,7 @@ package kit
 import (
 	"errors"
 	"fmt"
+	"google.golang.org/grpc"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,3 +64,18 @@ func newMetrics(reg *prometheus.Registry, provider string) (*metrics, error) {
 type slogPrinter struct{ log *slog.Logger }
 
 func (p slogPrinter) Println(v ...any) { p.log.Error("metrics scrape", "error", fmt.Sprint(v...)) }
+
+// zeroPanics creates the panic counter of every method gs serves at 0, so that the series
+// exists (and alerts on it work) before the first panic.
+func (m *metrics) zeroPanics(gs interface {
+	GetServiceInfo() map[string]grpc.ServiceInfo
+}) {
+	for service, info := range gs.GetServiceInfo() {
+		if quiet(service) {
+			continue
+		}
+		for _, method := range info.Methods {
+			m.panics.WithLabelValues(service, method.Name)
+		}
+	}
+}
