@@ -18,7 +18,7 @@ func WriteMarkdown(w io.Writer, r *results.Report) error {
 		fmt.Fprintf(&b, "%s\n\n", line)
 	}
 	fmt.Fprintf(&b, "%s\n\n", mdText(Headline(r)))
-	b.WriteString("| Profile | Verdict | Passed | Failed | Skipped | Known-failing | Note |\n")
+	b.WriteString("| Profile | Verdict | Scenarios passed | Failed | Skipped | Known-failing | Note |\n") // an outline counts once per example
 	b.WriteString("|---|---|---:|---:|---:|---:|---|\n")
 	for _, p := range r.Profiles {
 		fmt.Fprintf(&b, "| %s | %s %s | %d | %d | %d | %d | %s |\n", p.Name, VerdictIcon(p.Verdict), p.Verdict,
