@@ -438,3 +438,20 @@ Feature: Core profile
     When I send the power graceful shutdown request N times
     Then every repetition succeeds
     And the VM is Off in every view
+
+  @core @CORE-046 @needs-variants
+  Scenario Outline: Capabilities are honest about memory snapshots and linked clones
+    The v1 capabilities say whether a snapshot may include the VM's memory
+    (supports_memory_snapshots, with supports_snapshots) and whether a clone may be linked
+    (supports_linked_clones, with clones offered). An advertised variant works. One that is not
+    advertised answers Unimplemented, or the provider does the plain operation instead (a
+    snapshot without the memory, a full clone): both leave the manager with what it can use.
+
+    Given a VM
+    When I try to <operation> the VM
+    Then the answer matches the advertised <capability> variant
+
+    Examples:
+      | operation                 | capability      |
+      | take a memory snapshot of | memory-snapshot |
+      | make a linked clone of    | linked-clone    |

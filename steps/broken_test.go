@@ -444,6 +444,12 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1:       {fail: []string{"CLONE-014"}, message: "expected a refusal"},
 		tutorial: {fail: []string{"CLONE-014"}, message: "expected a refusal"},
 	},
+	"memory-snapshots-advertised": {
+		v1: {fail: []string{"CORE-046"}, message: "include_memory=true): expected OK, got Unimplemented"},
+	},
+	"linked-clones-advertised": {
+		v1: {fail: []string{"CORE-046"}, message: "linked=true): expected OK, got Unimplemented"},
+	},
 }
 
 // notExpressible lists, per dialect, the families it has no call for; every other family

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/vctsio/vcts/steps/driver"
 )
 
 var capabilitySteps = []phrase{
@@ -12,8 +14,9 @@ var capabilitySteps = []phrase{
 	{`^the provider reports the same capabilities when asked again$`, sameCapabilities},
 	{`^I ask the provider to validate its configuration$`, askValidate},
 	{`^the provider reports its configuration as ok$`, validatedOK},
-	{`^I try to (take a snapshot of|clone) the VM$`, tryOptionalOperation},
+	{`^I try to (take a snapshot of|clone|take a memory snapshot of|make a linked clone of) the VM$`, tryOptionalOperation},
 	{`^the answer matches the advertised (snapshot|clone) capability$`, matchesCapability},
+	{`^the answer matches the advertised (memory-snapshot|linked-clone) variant$`, matchesVariant},
 }
 
 func askCapabilities(ctx context.Context) error {
@@ -88,6 +91,21 @@ func tryOptionalOperation(ctx context.Context, operation string) error {
 		id, err := st.d.Clone(octx, ref.id, target, nil)
 		st.res.addVM(id, target)
 		st.last = &attempt{call: fmt.Sprintf("Clone(source_vm_id=%q, target_name=%q)", ref.id, target), err: err, id: id}
+	case "take a memory snapshot of", "make a linked clone of":
+		v, ok := st.d.(driver.Variants)
+		if !ok {
+			return st.failf("driver %s reports variants supported but has no Variants methods", st.d.Dialect())
+		}
+		if operation == "take a memory snapshot of" {
+			id, err := v.SnapshotCreateWithMemory(octx, ref.id, st.vmName("honesty"))
+			st.res.addSnapshot(ref.id, id)
+			st.last = &attempt{call: fmt.Sprintf("SnapshotCreate(vm_id=%q, include_memory=true)", ref.id), err: err, id: id}
+			break
+		}
+		target := st.vmName("honesty")
+		id, err := v.LinkedClone(octx, ref.id, target)
+		st.res.addVM(id, target)
+		st.last = &attempt{call: fmt.Sprintf("Clone(source_vm_id=%q, target_name=%q, linked=true)", ref.id, target), err: err, id: id}
 	}
 	return nil
 }
@@ -113,6 +131,34 @@ func matchesCapability(ctx context.Context, capability string) error {
 	}
 	if err := st.expectCode(*st.last, want); err != nil {
 		return fmt.Errorf("%w (%s offered=%t, from the provider's answers: %s)", err, capability, advertised, c.From(capability))
+	}
+	return st.alive(ctx, st.last.call)
+}
+
+// matchesVariant judges a memory snapshot or linked clone: advertised, it must work; not
+// advertised, Unimplemented or the plain operation done instead.
+func matchesVariant(ctx context.Context, variant string) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no operation was attempted")
+	}
+	rctx, cancel := st.op(ctx)
+	defer cancel()
+	c, err := st.d.Capabilities(rctx)
+	if err := st.expectOK("GetCapabilities", err); err != nil {
+		return err
+	}
+	advertised := c.Snapshots && c.MemorySnapshots
+	if variant == "linked-clone" {
+		advertised = c.Clones && c.LinkedClones
+	}
+	got, ok := codeOf(st.last.err)
+	switch {
+	case advertised && (!ok || got != codes.OK):
+		return st.failf("%s: expected OK, got %s (%s advertised: %s)", st.last.call, answer(st.last.err), variant, c.Raw)
+	case !advertised && (!ok || (got != codes.OK && got != codes.Unimplemented)):
+		return st.failf("%s: expected Unimplemented (or the plain operation done instead), got %s (%s not advertised: %s)",
+			st.last.call, answer(st.last.err), variant, c.Raw)
 	}
 	return st.alive(ctx, st.last.call)
 }

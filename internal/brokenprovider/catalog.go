@@ -48,6 +48,16 @@ func Catalog() []Defect {
 			V1:       func(p v1Server) v1Server { return v1HideClones{p} },
 			Tutorial: func(p tutServer) tutServer { return tutHideCapability{p, "vm.clone"} },
 		},
+		{
+			Name: "memory-snapshots-advertised", Family: Capabilities,
+			Bug: "advertises memory snapshots, but a snapshot with memory answers Unimplemented",
+			V1:  func(p v1Server) v1Server { return v1MemorySnapshotsAdvertised{p} },
+		},
+		{
+			Name: "linked-clones-advertised", Family: Capabilities,
+			Bug: "advertises linked clones, but a linked clone answers Unimplemented",
+			V1:  func(p v1Server) v1Server { return v1LinkedClonesAdvertised{p} },
+		},
 		// validate
 		{
 			Name: "validate-not-ok", Family: Validate,

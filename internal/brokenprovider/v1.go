@@ -1207,3 +1207,29 @@ func (w v1SnapshotDeleteIgnoresVM) SnapshotDelete(ctx context.Context, req *prov
 	}
 	return w.ProviderServer.SnapshotDelete(ctx, req)
 }
+
+// v1MemorySnapshotsAdvertised advertises memory snapshots, which the provider cannot take.
+type v1MemorySnapshotsAdvertised struct{ providerv1.ProviderServer }
+
+func (w v1MemorySnapshotsAdvertised) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
+	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
+	out.SupportsMemorySnapshots = true
+	return out, nil
+}
+
+// v1LinkedClonesAdvertised advertises linked clones, which the provider cannot make.
+type v1LinkedClonesAdvertised struct{ providerv1.ProviderServer }
+
+func (w v1LinkedClonesAdvertised) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
+	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
+	out.SupportsLinkedClones = true
+	return out, nil
+}

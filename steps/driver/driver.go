@@ -85,6 +85,10 @@ type Capabilities struct {
 	// supports_reconfigure_online; the tutorial API has no such flag, and its vm.update
 	// capability (UpdateVM in any power state) stands for it.
 	ReconfigureOnline bool
+	// MemorySnapshots and LinkedClones: a snapshot may include the VM's memory, a clone may be
+	// linked (v1: supports_memory_snapshots, supports_linked_clones; the tutorial API has no
+	// such variants).
+	MemorySnapshots, LinkedClones bool
 	// Raw is a printable form of the provider's own answer, for reports.
 	Raw string
 	// SnapshotsFrom and ClonesFrom say what Snapshots and Clones were read from (a part of
@@ -92,10 +96,14 @@ type Capabilities struct {
 	SnapshotsFrom, ClonesFrom string
 }
 
-// From is the evidence for one capability ("snapshot" or "clone"), Raw when none is kept.
+// From is the evidence for one capability ("snapshot" or "clone"), Raw when none is kept or
+// the capability rests on both (a linked clone needs clones and the flag).
 func (c Capabilities) From(capability string) string {
-	from := c.SnapshotsFrom
-	if capability == "clone" {
+	from := ""
+	switch capability {
+	case "snapshot":
+		from = c.SnapshotsFrom
+	case "clone":
 		from = c.ClonesFrom
 	}
 	if from == "" {
@@ -128,6 +136,9 @@ const (
 	FeatureListHardware Feature = "list-hardware"
 	// FeatureDescribeExists: Describe answers exists=false for unknown ids (instead of NotFound).
 	FeatureDescribeExists Feature = "describe-exists"
+	// FeatureVariants: the dialect can ask for a snapshot with memory and a linked clone, and
+	// its capabilities say whether they are offered.
+	FeatureVariants Feature = "variants"
 )
 
 // Features lists every feature a scenario can need, in a stable order.
@@ -135,7 +146,7 @@ func Features() []Feature {
 	return []Feature{
 		FeatureRawPayload, FeatureTasks, FeatureValidate, FeatureGracefulShutdown,
 		FeatureSnapshotRevert, FeatureSnapshotDelete, FeatureCloneOverride,
-		FeatureListHardware, FeatureDescribeExists,
+		FeatureListHardware, FeatureDescribeExists, FeatureVariants,
 	}
 }
 
@@ -185,6 +196,14 @@ type RawPayloads interface {
 	DesiredJSON(name string, spec Spec) string
 	// CloneRaw is Clone with classJSON sent verbatim as the override.
 	CloneRaw(ctx context.Context, sourceID, target, classJSON string) (id string, err error)
+}
+
+// Variants is implemented by dialects that report FeatureVariants supported.
+type Variants interface {
+	// SnapshotCreateWithMemory takes a snapshot that includes the VM's memory.
+	SnapshotCreateWithMemory(ctx context.Context, vmID, name string) (snapshotID string, err error)
+	// LinkedClone makes a clone that shares the source's disks.
+	LinkedClone(ctx context.Context, sourceID, target string) (id string, err error)
 }
 
 // TaskState is one answer of a task-status query.

@@ -52,6 +52,7 @@ var tutorialUnsupported = map[Feature]string{
 	FeatureCloneOverride:    "the tutorial API's CloneVM takes no hardware override",
 	FeatureListHardware:     "the tutorial API's ListVMs (VMSummary) reports no CPU or memory",
 	FeatureDescribeExists:   "the tutorial API's GetVM answers NotFound for an unknown id; it has no exists flag",
+	FeatureVariants:         "the tutorial API has no memory snapshots or linked clones",
 }
 
 func (t *tutorial) Dialect() string { return DialectTutorial }

@@ -59,6 +59,8 @@ func (w *wire) Capabilities(ctx context.Context) (Capabilities, error) {
 		Snapshots:         resp.GetSupportsSnapshots(),
 		Clones:            clones,
 		ReconfigureOnline: resp.GetSupportsReconfigureOnline(),
+		MemorySnapshots:   resp.GetSupportsMemorySnapshots(),
+		LinkedClones:      resp.GetSupportsLinkedClones(),
 		Raw:               caps + "; " + probe,
 		SnapshotsFrom:     caps,
 		ClonesFrom:        probe,
@@ -216,9 +218,17 @@ func (w *wire) Delete(ctx context.Context, id string) error {
 }
 
 func (w *wire) SnapshotCreate(ctx context.Context, vmID, name string) (string, error) {
+	return w.snapshotCreate(ctx, vmID, name, false)
+}
+
+func (w *wire) SnapshotCreateWithMemory(ctx context.Context, vmID, name string) (string, error) {
+	return w.snapshotCreate(ctx, vmID, name, true)
+}
+
+func (w *wire) snapshotCreate(ctx context.Context, vmID, name string, memory bool) (string, error) {
 	cctx, cancel := callContext(ctx)
 	resp, err := w.c.SnapshotCreate(cctx, &providerv1.SnapshotCreateRequest{
-		VmId: vmID, NameHint: name, Description: "taken by the vcts conformance suite",
+		VmId: vmID, NameHint: name, Description: "taken by the vcts conformance suite", IncludeMemory: memory,
 	})
 	cancel()
 	if err != nil {
@@ -256,8 +266,17 @@ func (w *wire) Clone(ctx context.Context, sourceID, target string, override *Spe
 }
 
 func (w *wire) CloneRaw(ctx context.Context, sourceID, target, class string) (string, error) {
+	return w.clone(ctx, &providerv1.CloneRequest{SourceVmId: sourceID, TargetName: target, ClassJson: class})
+}
+
+func (w *wire) LinkedClone(ctx context.Context, sourceID, target string) (string, error) {
+	return w.clone(ctx, &providerv1.CloneRequest{SourceVmId: sourceID, TargetName: target, Linked: true})
+}
+
+func (w *wire) clone(ctx context.Context, req *providerv1.CloneRequest) (string, error) {
+	sourceID, target := req.GetSourceVmId(), req.GetTargetName()
 	cctx, cancel := callContext(ctx)
-	resp, err := w.c.Clone(cctx, &providerv1.CloneRequest{SourceVmId: sourceID, TargetName: target, ClassJson: class})
+	resp, err := w.c.Clone(cctx, req)
 	cancel()
 	if err != nil {
 		return "", err
