@@ -207,7 +207,17 @@ func Evaluate(r *Report, reqs []RequirementInfo, scenarios []Scenario, plan Plan
 		if len(scenarios) == 0 {
 			r.Problems = append(r.Problems, "no scenario was selected: check --profile and --tags")
 		} else {
-			r.Problems = append(r.Problems, fmt.Sprintf("no scenario ran: all %d selected scenarios were skipped", len(scenarios)))
+			why := ""
+			var skipped []string
+			for _, name := range plan.Profiles {
+				if reason := plan.SkipReasons[name]; reason != "" {
+					skipped = append(skipped, "profile "+name+": "+reason)
+				}
+			}
+			if len(skipped) > 0 {
+				why = " (" + strings.Join(skipped, "; ") + ")"
+			}
+			r.Problems = append(r.Problems, fmt.Sprintf("no scenario ran: all %d selected scenarios were skipped%s", len(scenarios), why))
 		}
 	}
 	r.Verdict = runVerdict(r)

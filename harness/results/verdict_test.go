@@ -151,7 +151,8 @@ func TestZeroScenariosFail(t *testing.T) {
 	p := Plan{Profiles: []string{"snapshot"}, SkipReasons: map[string]string{"snapshot": "not offered"}, Selected: 1}
 	r = evaluate(scs, p)
 	assert.Equal(t, VerdictFail, r.Verdict)
-	assert.Contains(t, r.Problems[0], "no scenario ran")
+	assert.Equal(t, "no scenario ran: all 1 selected scenarios were skipped (profile snapshot: not offered)", r.Problems[0],
+		"the reason the profile was skipped, not a bare failure")
 }
 
 func TestAbortedRunReportsOnlyWhyItStopped(t *testing.T) {
