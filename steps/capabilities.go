@@ -110,15 +110,21 @@ func tryOptionalOperation(ctx context.Context, operation string) error {
 	return nil
 }
 
-func matchesCapability(ctx context.Context, capability string) error {
-	st := current(ctx)
+// capabilitiesAfterAttempt asks for the capabilities to judge the attempt just made by.
+func (st *scenario) capabilitiesAfterAttempt(ctx context.Context) (driver.Capabilities, error) {
 	if st.last == nil {
-		return st.failf("no operation was attempted")
+		return driver.Capabilities{}, st.failf("no operation was attempted")
 	}
 	rctx, cancel := st.op(ctx)
 	defer cancel()
 	c, err := st.d.Capabilities(rctx)
-	if err := st.expectOK("GetCapabilities", err); err != nil {
+	return c, st.expectOK("GetCapabilities", err)
+}
+
+func matchesCapability(ctx context.Context, capability string) error {
+	st := current(ctx)
+	c, err := st.capabilitiesAfterAttempt(ctx)
+	if err != nil {
 		return err
 	}
 	advertised := c.Snapshots
@@ -139,13 +145,8 @@ func matchesCapability(ctx context.Context, capability string) error {
 // advertised, Unimplemented or the plain operation done instead.
 func matchesVariant(ctx context.Context, variant string) error {
 	st := current(ctx)
-	if st.last == nil {
-		return st.failf("no operation was attempted")
-	}
-	rctx, cancel := st.op(ctx)
-	defer cancel()
-	c, err := st.d.Capabilities(rctx)
-	if err := st.expectOK("GetCapabilities", err); err != nil {
+	c, err := st.capabilitiesAfterAttempt(ctx)
+	if err != nil {
 		return err
 	}
 	advertised := c.Snapshots && c.MemorySnapshots
