@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -32,6 +33,7 @@ func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, s
 	defer conn.Close()
 	client := healthpb.NewHealthClient(conn)
 	var last error
+	tlsFailures := 0
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -43,6 +45,15 @@ func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, s
 		}
 		if status.Code(err) == codes.Unimplemented {
 			return errNoHealth
+		}
+		// A provider that answers with a TLS failure (an unknown CA, another name, a missing
+		// client certificate) is up and will answer the same way until the start timeout.
+		if tlsFailure(err) {
+			if tlsFailures++; tlsFailures >= 3 {
+				return fmt.Errorf("TLS with the provider at %s failed: %v (check --tls-ca, --tls-cert, --tls-key and --tls-server-name)", endpoint, err)
+			}
+		} else {
+			tlsFailures = 0
 		}
 		switch {
 		case err == nil:
@@ -60,4 +71,13 @@ func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, s
 		case <-tick.C:
 		}
 	}
+}
+
+// tlsFailure reports whether a call failed in the TLS handshake, on either side.
+func tlsFailure(err error) bool {
+	if status.Code(err) != codes.Unavailable {
+		return false
+	}
+	msg := status.Convert(err).Message()
+	return strings.Contains(msg, "authentication handshake failed") || strings.Contains(msg, "remote error: tls:")
 }
