@@ -38,7 +38,7 @@ Feature: Clone profile
   @clone @CLONE-005 @needs-clone-override @needs-raw-payload
   Scenario Outline: A clone reads its override from the producer's CRD camelCase JSON with quantity strings
     VirtRigaud's manager sends the clone class as the Kubernetes resource has it: camelCase keys and
-    memory as a quantity string.
+    memory as a quantity string. A value the override leaves out keeps the source's.
 
     Given a VM "source" with 2 CPUs and 2048 MiB of memory
     When I clone "source" to "copy" with the class JSON '<class>'
@@ -48,6 +48,8 @@ Feature: Clone profile
       | class                       | cpu | memory |
       | {"cpu":4,"memory":"8Gi"}    | 4   | 8192   |
       | {"cpu":3,"memory":"1536Mi"} | 3   | 1536   |
+      | {"cpu":4}                   | 4   | 2048   |
+      | {"memory":"3Gi"}            | 2   | 3072   |
 
   @clone @CLONE-006
   Scenario: Reconfiguring the source leaves the clone as it was

@@ -455,3 +455,34 @@ Feature: Core profile
       | operation                 | capability      |
       | take a memory snapshot of | memory-snapshot |
       | make a linked clone of    | linked-clone    |
+
+  @core @CORE-047 @needs-raw-payload
+  Scenario Outline: Create reads CPU and memory from a class that carries more than CPU and memory
+    The manager's class is a whole Go struct without JSON tags: besides CPU and MemoryMiB it
+    carries fields a provider may not use (firmware, extra configuration, ...), and later
+    revisions add more. A provider reads what it knows and leaves the rest, as proto3 does
+    with unknown fields; refusing them would refuse the manager.
+
+    When I create a VM with the class JSON '<class>'
+    Then the VM has 3 CPUs and 3072 MiB of memory in every view
+
+    Examples:
+      | class                                                                        |
+      | {"CPU":3,"MemoryMiB":3072,"Firmware":"UEFI"}                                 |
+      | {"CPU":3,"MemoryMiB":3072,"ExtraConfig":{"guestinfo.role":"web"},"Tags":null} |
+
+  @core @CORE-048 @needs-variants
+  Scenario Outline: An advertised image import, disk export or disk import is implemented
+    GetCapabilities may advertise supports_image_import, supports_disk_export and
+    supports_disk_import. The suite sends the call an empty request, which cannot start
+    anything: a provider that has the call refuses it (InvalidArgument); Unimplemented means
+    the advertised call does not exist. A call that is not advertised may answer anything.
+
+    When I send <call> an empty request
+    Then the answer is not Unimplemented if the provider advertises <capability>
+
+    Examples:
+      | call         | capability            |
+      | ImagePrepare | supports_image_import |
+      | ExportDisk   | supports_disk_export  |
+      | ImportDisk   | supports_disk_import  |

@@ -99,7 +99,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// passes).
 	// Tutorial: the same minus what it cannot express (raw payloads, revert, override).
 	"create-ignores-requested-hardware": {
-		v1: {fail: []string{"CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032", "CORE-038", "SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014", "SNAP-016", "SNAP-019", "CLONE-003", "CLONE-004", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015"},
+		v1: {fail: []string{"CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032", "CORE-038", "CORE-047", "SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014", "SNAP-016", "SNAP-019", "CLONE-003", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015"},
 			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
 		tutorial: {fail: []string{"CORE-007", "CORE-015", "CORE-032", "CORE-038", "CLONE-003", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015"},
 			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
@@ -118,7 +118,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// anything is created, empty ids and task status checks.
 	"create-returns-empty-id": {
 		v1: {failAllBut: []string{"CORE-001", "CORE-002", "CORE-013", "CORE-014", "CORE-015", "CORE-017",
-			"CORE-034", "CORE-035", "SNAP-003", "CLONE-010"},
+			"CORE-034", "CORE-035", "CORE-048", "SNAP-003", "CLONE-010"},
 			message: "answered OK with an empty VM id"},
 		// The tutorial driver waits for a Creating VM by polling GetVM with the id it got.
 		tutorial: {failAllBut: []string{"CORE-001", "CORE-013", "CORE-015", "CORE-017", "SNAP-003", "CLONE-010"},
@@ -449,6 +449,15 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	},
 	"linked-clones-advertised": {
 		v1: {fail: []string{"CORE-046"}, message: "linked=true): expected OK, got Unimplemented"},
+	},
+	"class-keys-strict": {
+		v1: {fail: []string{"CORE-047"}, message: "unknown key"},
+	},
+	"disk-export-advertised": {
+		v1: {fail: []string{"CORE-048"}, message: "advertises supports_disk_export=true"},
+	},
+	"clone-override-defaults-memory": {
+		v1: {fail: []string{"CLONE-005"}, message: "should have 4 CPUs and 2048 MiB"},
 	},
 }
 

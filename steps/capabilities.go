@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"google.golang.org/grpc/codes"
 
@@ -17,6 +18,8 @@ var capabilitySteps = []phrase{
 	{`^I try to (take a snapshot of|clone|take a memory snapshot of|make a linked clone of) the VM$`, tryOptionalOperation},
 	{`^the answer matches the advertised (snapshot|clone) capability$`, matchesCapability},
 	{`^the answer matches the advertised (memory-snapshot|linked-clone) variant$`, matchesVariant},
+	{`^I send (ImagePrepare|ExportDisk|ImportDisk) an empty request$`, sendEmptyRequest},
+	{`^the answer is not Unimplemented if the provider advertises (supports_[a-z_]+)$`, implementedIfAdvertised},
 }
 
 func askCapabilities(ctx context.Context) error {
@@ -42,7 +45,7 @@ func sameCapabilities(ctx context.Context) error {
 	if err := st.expectOK("GetCapabilities (again)", err); err != nil {
 		return err
 	}
-	if again != *st.caps {
+	if !reflect.DeepEqual(again, *st.caps) {
 		return st.failf("GetCapabilities changed between two calls: first %s, then %s", st.caps.Raw, again.Raw)
 	}
 	return nil
@@ -160,6 +163,34 @@ func matchesVariant(ctx context.Context, variant string) error {
 	case !advertised && (!ok || (got != codes.OK && got != codes.Unimplemented)):
 		return st.failf("%s: expected Unimplemented (or the plain operation done instead), got %s (%s not advertised: %s)",
 			st.last.call, answer(st.last.err), variant, c.Raw)
+	}
+	return st.alive(ctx, st.last.call)
+}
+
+func sendEmptyRequest(ctx context.Context, rpc string) error {
+	st := current(ctx)
+	v, ok := st.d.(driver.Variants)
+	if !ok {
+		return st.failf("driver %s reports variants supported but has no Variants methods", st.d.Dialect())
+	}
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	st.last = &attempt{call: rpc + "({})", err: v.EmptyCall(octx, rpc)}
+	return nil
+}
+
+func implementedIfAdvertised(ctx context.Context, flag string) error {
+	st := current(ctx)
+	c, err := st.capabilitiesAfterAttempt(ctx)
+	if err != nil {
+		return err
+	}
+	advertised, known := c.Advertised[flag]
+	if !known {
+		return st.failf("the driver reads no capability %s", flag)
+	}
+	if got, ok := codeOf(st.last.err); advertised && ok && got == codes.Unimplemented {
+		return st.failf("%s: answered Unimplemented, but GetCapabilities advertises %s=true (%s)", st.last.call, flag, c.Raw)
 	}
 	return st.alive(ctx, st.last.call)
 }

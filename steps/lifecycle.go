@@ -17,6 +17,7 @@ var lifecycleSteps = []phrase{
 	{`^a VM(?: "([^"]*)")? with (\d+) CPUs? and (\d+) MiB of memory$`, givenVMWith},
 	{`^I create a VM with (\d+) CPUs? and (\d+) MiB of memory$`, createVMWith},
 	{`^I create a VM with the class JSON:$`, createVMRaw},
+	{`^I create a VM with the class JSON '(.*)'$`, createVMWithClass},
 	{`^I create the VM again under the same name$`, recreateVM},
 	{`^the provider returns a non-empty VM id$`, returnsNonEmptyID},
 	{`^the VM(?: "([^"]*)")? exists$`, vmExists},
@@ -117,6 +118,11 @@ func createVMWith(ctx context.Context, cpu, memory int) error {
 }
 
 func createVMRaw(ctx context.Context, doc *godog.DocString) error {
+	return createVMWithClass(ctx, doc.Content)
+}
+
+// createVMWithClass creates a VM with class sent verbatim as the class JSON; it must succeed.
+func createVMWithClass(ctx context.Context, class string) error {
 	st := current(ctx)
 	raw, err := st.rawPayloads()
 	if err != nil {
@@ -125,9 +131,9 @@ func createVMRaw(ctx context.Context, doc *godog.DocString) error {
 	name := st.vmName("vm")
 	octx, cancel := st.op(ctx)
 	defer cancel()
-	id, err := raw.CreateRaw(octx, name, st.s.cfg.VMSpec, doc.Content)
+	id, err := raw.CreateRaw(octx, name, st.s.cfg.VMSpec, class)
 	st.res.addVM(id, name)
-	call := fmt.Sprintf("Create(name=%q, class_json=%s)", name, doc.Content)
+	call := fmt.Sprintf("Create(name=%q, class_json=%s)", name, class)
 	if err := st.expectOK(call, err); err != nil {
 		return err
 	}

@@ -58,6 +58,11 @@ func Catalog() []Defect {
 			Bug: "advertises linked clones, but a linked clone answers Unimplemented",
 			V1:  func(p v1Server) v1Server { return v1LinkedClonesAdvertised{p} },
 		},
+		{
+			Name: "disk-export-advertised", Family: Capabilities,
+			Bug: "advertises disk export, but ExportDisk answers Unimplemented",
+			V1:  func(p v1Server) v1Server { return v1DiskExportAdvertised{p} },
+		},
 		// validate
 		{
 			Name: "validate-not-ok", Family: Validate,
@@ -83,6 +88,11 @@ func Catalog() []Defect {
 			Bug:      "creates the VM but answers with an empty id",
 			V1:       func(p v1Server) v1Server { return v1EmptyCreateID{p} },
 			Tutorial: func(p tutServer) tutServer { return tutEmptyCreateID{p} },
+		},
+		{
+			Name: "class-keys-strict", Family: Create,
+			Bug: "refuses a class with keys besides CPU and MemoryMiB, so it refuses the manager's whole VMClass",
+			V1:  func(p v1Server) v1Server { return v1ClassKeysStrict{p} },
 		},
 		{
 			Name: "create-retry-starts-vm", Family: Create,
@@ -392,6 +402,11 @@ func Catalog() []Defect {
 			Bug:      "a clone to a name any VM holds answers with that VM's id, as if it were the clone",
 			V1:       func(p v1Server) v1Server { return v1CloneToTakenName{p} },
 			Tutorial: func(p tutServer) tutServer { return tutCloneToTakenName{p} },
+		},
+		{
+			Name: "clone-override-defaults-memory", Family: Clone,
+			Bug: "a clone override that gives only cpu gets 1 GiB of memory instead of the source's",
+			V1:  func(p v1Server) v1Server { return v1CloneOverrideDefaultsMemory{p} },
 		},
 		{
 			Name: "clone-retry-already-exists", Family: Clone,

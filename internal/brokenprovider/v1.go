@@ -1233,3 +1233,48 @@ func (w v1LinkedClonesAdvertised) GetCapabilities(ctx context.Context, req *prov
 	out.SupportsLinkedClones = true
 	return out, nil
 }
+
+// v1ClassKeysStrict refuses a class with any key besides CPU and MemoryMiB, so it refuses the
+// manager's whole VMClass.
+type v1ClassKeysStrict struct{ providerv1.ProviderServer }
+
+func (w v1ClassKeysStrict) Create(ctx context.Context, req *providerv1.CreateRequest) (*providerv1.CreateResponse, error) {
+	var class map[string]json.RawMessage
+	if json.Unmarshal([]byte(req.GetClassJson()), &class) == nil {
+		for k := range class {
+			if k != "CPU" && k != "MemoryMiB" {
+				return nil, status.Errorf(codes.InvalidArgument, "class_json: unknown key %q", k)
+			}
+		}
+	}
+	return w.ProviderServer.Create(ctx, req)
+}
+
+// v1DiskExportAdvertised advertises disk export, which the provider does not have.
+type v1DiskExportAdvertised struct{ providerv1.ProviderServer }
+
+func (w v1DiskExportAdvertised) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
+	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
+	out.SupportsDiskExport = true
+	return out, nil
+}
+
+// v1CloneOverrideDefaultsMemory takes a clone override without memory as "1Gi" instead of
+// the source's memory.
+type v1CloneOverrideDefaultsMemory struct{ providerv1.ProviderServer }
+
+func (w v1CloneOverrideDefaultsMemory) Clone(ctx context.Context, req *providerv1.CloneRequest) (*providerv1.CloneResponse, error) {
+	var class map[string]json.RawMessage
+	if json.Unmarshal([]byte(req.GetClassJson()), &class) == nil && class["cpu"] != nil && class["memory"] == nil {
+		class["memory"] = json.RawMessage(`"1Gi"`)
+		b, _ := json.Marshal(class)
+		full := proto.Clone(req).(*providerv1.CloneRequest)
+		full.ClassJson = string(b)
+		req = full
+	}
+	return w.ProviderServer.Clone(ctx, req)
+}

@@ -89,6 +89,9 @@ type Capabilities struct {
 	// linked (v1: supports_memory_snapshots, supports_linked_clones; the tutorial API has no
 	// such variants).
 	MemorySnapshots, LinkedClones bool
+	// Advertised holds the v1 capability flags by their field name (supports_image_import,
+	// supports_disk_export, ...), for the calls beyond the profiles.
+	Advertised map[string]bool
 	// Raw is a printable form of the provider's own answer, for reports.
 	Raw string
 	// SnapshotsFrom and ClonesFrom say what Snapshots and Clones were read from (a part of
@@ -204,6 +207,8 @@ type Variants interface {
 	SnapshotCreateWithMemory(ctx context.Context, vmID, name string) (snapshotID string, err error)
 	// LinkedClone makes a clone that shares the source's disks.
 	LinkedClone(ctx context.Context, sourceID, target string) (id string, err error)
+	// EmptyCall sends the named RPC (ImagePrepare, ExportDisk, ImportDisk) an empty request.
+	EmptyCall(ctx context.Context, rpc string) error
 }
 
 // TaskState is one answer of a task-status query.

@@ -61,6 +61,11 @@ func (w *wire) Capabilities(ctx context.Context) (Capabilities, error) {
 		ReconfigureOnline: resp.GetSupportsReconfigureOnline(),
 		MemorySnapshots:   resp.GetSupportsMemorySnapshots(),
 		LinkedClones:      resp.GetSupportsLinkedClones(),
+		Advertised: map[string]bool{
+			"supports_image_import": resp.GetSupportsImageImport(),
+			"supports_disk_export":  resp.GetSupportsDiskExport(),
+			"supports_disk_import":  resp.GetSupportsDiskImport(),
+		},
 		Raw:               caps + "; " + probe,
 		SnapshotsFrom:     caps,
 		ClonesFrom:        probe,
@@ -493,4 +498,21 @@ func wholeNumber(v any) (int64, bool) {
 		return 0, false
 	}
 	return int64(f), true
+}
+
+func (w *wire) EmptyCall(ctx context.Context, rpc string) error {
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	var err error
+	switch rpc {
+	case "ImagePrepare":
+		_, err = w.c.ImagePrepare(cctx, &providerv1.ImagePrepareRequest{})
+	case "ExportDisk":
+		_, err = w.c.ExportDisk(cctx, &providerv1.ExportDiskRequest{})
+	case "ImportDisk":
+		_, err = w.c.ImportDisk(cctx, &providerv1.ImportDiskRequest{})
+	default:
+		return fmt.Errorf("EmptyCall: no RPC %q: %w", rpc, ErrNotExpressible)
+	}
+	return err
 }
