@@ -66,9 +66,9 @@ func (w *wire) Capabilities(ctx context.Context) (Capabilities, error) {
 			"supports_disk_export":  resp.GetSupportsDiskExport(),
 			"supports_disk_import":  resp.GetSupportsDiskImport(),
 		},
-		Raw:               caps + "; " + probe,
-		SnapshotsFrom:     caps,
-		ClonesFrom:        probe,
+		Raw:           caps + "; " + probe,
+		SnapshotsFrom: caps,
+		ClonesFrom:    probe,
 	}, nil
 }
 
