@@ -38,8 +38,10 @@ func Catalog() []Defect {
 		},
 		{
 			Name: "snapshots-hidden", Family: Capabilities,
-			Bug:      "snapshots work, but the capabilities say they are not offered",
-			V1:       func(p v1Server) v1Server { return v1HideSnapshots{p} },
+			Bug: "snapshots work, but the capabilities say they are not offered",
+			V1: func(p v1Server) v1Server {
+				return v1Capabilities{p, func(c *providerv1.GetCapabilitiesResponse) { c.SupportsSnapshots = false }}
+			},
 			Tutorial: func(p tutServer) tutServer { return tutHideCapability{p, "vm.snapshot"} },
 		},
 		{
@@ -51,17 +53,23 @@ func Catalog() []Defect {
 		{
 			Name: "memory-snapshots-advertised", Family: Capabilities,
 			Bug: "advertises memory snapshots, but a snapshot with memory answers Unimplemented",
-			V1:  func(p v1Server) v1Server { return v1MemorySnapshotsAdvertised{p} },
+			V1: func(p v1Server) v1Server {
+				return v1Capabilities{p, func(c *providerv1.GetCapabilitiesResponse) { c.SupportsMemorySnapshots = true }}
+			},
 		},
 		{
 			Name: "linked-clones-advertised", Family: Capabilities,
 			Bug: "advertises linked clones, but a linked clone answers Unimplemented",
-			V1:  func(p v1Server) v1Server { return v1LinkedClonesAdvertised{p} },
+			V1: func(p v1Server) v1Server {
+				return v1Capabilities{p, func(c *providerv1.GetCapabilitiesResponse) { c.SupportsLinkedClones = true }}
+			},
 		},
 		{
 			Name: "disk-export-advertised", Family: Capabilities,
 			Bug: "advertises disk export, but ExportDisk answers Unimplemented",
-			V1:  func(p v1Server) v1Server { return v1DiskExportAdvertised{p} },
+			V1: func(p v1Server) v1Server {
+				return v1Capabilities{p, func(c *providerv1.GetCapabilitiesResponse) { c.SupportsDiskExport = true }}
+			},
 		},
 		// validate
 		{

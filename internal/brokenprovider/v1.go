@@ -99,16 +99,20 @@ func (w v1SnapshotsUnimplemented) SnapshotCreate(context.Context, *providerv1.Sn
 	return nil, status.Error(codes.Unimplemented, "method SnapshotCreate not implemented")
 }
 
-// v1HideSnapshots keeps snapshots working but says it has none: capabilities are dishonest.
-type v1HideSnapshots struct{ providerv1.ProviderServer }
+// v1Capabilities answers GetCapabilities with the provider's answer as edit changes it: a
+// flag that says what the provider does not do, or hides what it does.
+type v1Capabilities struct {
+	providerv1.ProviderServer
+	edit func(*providerv1.GetCapabilitiesResponse)
+}
 
-func (w v1HideSnapshots) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
+func (w v1Capabilities) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
 	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	resp = proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
-	resp.SupportsSnapshots = false
+	w.edit(resp)
 	return resp, nil
 }
 
@@ -1208,32 +1212,6 @@ func (w v1SnapshotDeleteIgnoresVM) SnapshotDelete(ctx context.Context, req *prov
 	return w.ProviderServer.SnapshotDelete(ctx, req)
 }
 
-// v1MemorySnapshotsAdvertised advertises memory snapshots, which the provider cannot take.
-type v1MemorySnapshotsAdvertised struct{ providerv1.ProviderServer }
-
-func (w v1MemorySnapshotsAdvertised) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
-	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	out := proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
-	out.SupportsMemorySnapshots = true
-	return out, nil
-}
-
-// v1LinkedClonesAdvertised advertises linked clones, which the provider cannot make.
-type v1LinkedClonesAdvertised struct{ providerv1.ProviderServer }
-
-func (w v1LinkedClonesAdvertised) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
-	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	out := proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
-	out.SupportsLinkedClones = true
-	return out, nil
-}
-
 // v1ClassKeysStrict refuses a class with any key besides CPU and MemoryMiB, so it refuses the
 // manager's whole VMClass.
 type v1ClassKeysStrict struct{ providerv1.ProviderServer }
@@ -1248,19 +1226,6 @@ func (w v1ClassKeysStrict) Create(ctx context.Context, req *providerv1.CreateReq
 		}
 	}
 	return w.ProviderServer.Create(ctx, req)
-}
-
-// v1DiskExportAdvertised advertises disk export, which the provider does not have.
-type v1DiskExportAdvertised struct{ providerv1.ProviderServer }
-
-func (w v1DiskExportAdvertised) GetCapabilities(ctx context.Context, req *providerv1.GetCapabilitiesRequest) (*providerv1.GetCapabilitiesResponse, error) {
-	resp, err := w.ProviderServer.GetCapabilities(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	out := proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
-	out.SupportsDiskExport = true
-	return out, nil
 }
 
 // v1CloneOverrideDefaultsMemory takes a clone override without memory as "1Gi" instead of
