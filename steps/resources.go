@@ -135,15 +135,57 @@ func (r *resources) sweep(ctx context.Context, timeouts driver.Timeouts) error {
 		return fmt.Errorf("ListVMs (looking for leftovers named %s*): %w", r.prefix, err)
 	}
 	var errs []error
+	swept := 0
 	for _, vm := range vms {
 		if !strings.HasPrefix(vm.Name, r.prefix) || vm.ID == "" {
 			continue
 		}
+		swept++
 		if err := r.deleteVM(ctx, timeouts, vm.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	if swept > 0 && len(errs) == 0 {
+		errs = append(errs, r.confirmGone(ctx, timeouts))
+	}
 	return errors.Join(errs...)
+}
+
+// confirmGone lists once more after the sweep deleted something, and names every VM with the
+// owner's prefix that the provider still lists and still describes as existing: a Delete that
+// answered OK and kept the VM would otherwise leave it behind unnoticed.
+func (r *resources) confirmGone(ctx context.Context, timeouts driver.Timeouts) error {
+	var vms []driver.VM
+	err := bounded(ctx, timeouts, func(ctx context.Context) (err error) {
+		vms, err = r.d.List(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ListVMs (confirming leftovers named %s* are gone): %w", r.prefix, err)
+	}
+	var left []string
+	for _, vm := range vms {
+		if !strings.HasPrefix(vm.Name, r.prefix) || vm.ID == "" {
+			continue
+		}
+		// A list that keeps deleted VMs fails its own rules; a leftover is a VM that still exists.
+		var d driver.Description
+		err := bounded(ctx, timeouts, func(ctx context.Context) (err error) {
+			d, err = r.d.Describe(ctx, vm.ID)
+			return err
+		})
+		switch {
+		case status.Code(err) == codes.NotFound || (err == nil && !d.Exists):
+		case err != nil:
+			left = append(left, fmt.Sprintf("%s (id %q; Describe: %v)", vm.Name, vm.ID, err))
+		default:
+			left = append(left, fmt.Sprintf("%s (id %q)", vm.Name, vm.ID))
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	return fmt.Errorf("still present after Delete answered OK: %s", strings.Join(left, ", "))
 }
 
 // bounded runs one driver operation with the call and task bounds of the run; cleanup must

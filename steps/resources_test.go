@@ -20,6 +20,8 @@ type recorder struct {
 	calls         []string
 	listed        []driver.VM
 	deleteErr     map[string]error
+	keep          bool // Delete answers OK and the VM stays listed
+	staleList     bool // ... but only in ListVMs: Describe says it is gone
 }
 
 func (r *recorder) Dialect() string                        { return "recorder" }
@@ -29,7 +31,17 @@ func (r *recorder) Delete(_ context.Context, id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, "Delete "+id)
-	return r.deleteErr[id]
+	if err := r.deleteErr[id]; err != nil || r.keep {
+		return err
+	}
+	kept := r.listed[:0:0]
+	for _, vm := range r.listed {
+		if vm.ID != id {
+			kept = append(kept, vm)
+		}
+	}
+	r.listed = kept
+	return nil
 }
 
 func (r *recorder) SnapshotDelete(_ context.Context, vmID, snapID string) error {
@@ -37,6 +49,21 @@ func (r *recorder) SnapshotDelete(_ context.Context, vmID, snapID string) error 
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, "SnapshotDelete "+vmID+"/"+snapID)
 	return nil
+}
+
+func (r *recorder) Describe(_ context.Context, id string) (driver.Description, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, "Describe "+id)
+	if r.staleList {
+		return driver.Description{}, nil
+	}
+	for _, vm := range r.listed {
+		if vm.ID == id {
+			return driver.Description{Exists: true}, nil
+		}
+	}
+	return driver.Description{}, nil
 }
 
 func (r *recorder) List(context.Context) ([]driver.VM, error) {
@@ -51,7 +78,6 @@ var testTimeouts = driver.Timeouts{Call: time.Second, Task: time.Second}
 func TestCleanupDeletesNewestFirstAndSweepsLeftovers(t *testing.T) {
 	d := &recorder{
 		listed: []driver.VM{
-			{ID: "vm-a", Name: "run-x-a"},       // registered, already deleted above: deleted again harmlessly
 			{ID: "vm-escaped", Name: "run-x-z"}, // a create that timed out but happened
 			{ID: "vm-other", Name: "other-run"}, // not ours
 		},
@@ -67,7 +93,7 @@ func TestCleanupDeletesNewestFirstAndSweepsLeftovers(t *testing.T) {
 	if err := r.cleanup(context.Background(), testTimeouts); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
-	want := []string{"Delete vm-b", "SnapshotDelete vm-a/s1", "Delete vm-a", "List", "Delete vm-a", "Delete vm-escaped"}
+	want := []string{"Delete vm-b", "SnapshotDelete vm-a/s1", "Delete vm-a", "List", "Delete vm-escaped", "List"}
 	if strings.Join(d.calls, ", ") != strings.Join(want, ", ") {
 		t.Fatalf("calls %v, want %v", d.calls, want)
 	}
@@ -85,6 +111,27 @@ func TestCleanupReportsWhatItCouldNotDelete(t *testing.T) {
 	err := r.cleanup(context.Background(), testTimeouts)
 	if err == nil || !strings.Contains(err.Error(), `Delete(id="vm-a")`) || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("cleanup error %v, want the failed delete named", err)
+	}
+}
+
+func TestCleanupNamesVMsADeleteKept(t *testing.T) {
+	d := &recorder{keep: true, listed: []driver.VM{{ID: "vm-a", Name: "run-x-a"}, {ID: "vm-other", Name: "other-run"}}}
+	r := newResources(d, "run-x-")
+	r.addVM("vm-a", "run-x-a")
+	err := r.cleanup(context.Background(), testTimeouts)
+	if err == nil || !strings.Contains(err.Error(), `still present after Delete answered OK: run-x-a (id "vm-a")`) ||
+		strings.Contains(err.Error(), "other-run") {
+		t.Fatalf("cleanup error %v, want the kept VM named, and only it", err)
+	}
+}
+
+func TestCleanupIgnoresAListThatKeepsDeletedVMs(t *testing.T) {
+	// A stale ListVMs fails its own rules (CORE-029); cleanup has nothing left to delete.
+	d := &recorder{keep: true, staleList: true, listed: []driver.VM{{ID: "vm-a", Name: "run-x-a"}}}
+	r := newResources(d, "run-x-")
+	r.addVM("vm-a", "run-x-a")
+	if err := r.cleanup(context.Background(), testTimeouts); err != nil {
+		t.Fatalf("cleanup: %v", err)
 	}
 }
 
