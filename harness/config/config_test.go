@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -353,4 +354,26 @@ func TestLoadNamesTheFile(t *testing.T) {
 	_, err = Load(filepath.Join(t.TempDir(), "missing.yaml"))
 	var ce *Error
 	require.True(t, errors.As(err, &ce))
+}
+
+func TestStrictErrorsNameEveryMistake(t *testing.T) {
+	_, err := Parse([]byte("providers: {}\nprovider: {tsl: true, dialect: 3}\ntests: {parallel: 0}\n" +
+		"profiles: {core: {vm_specs: [{cpu: two, memory: 1}, {cpu: 1, memory: 1, ram: 2}]}}\n"))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "profiles.core.vm_specs[0].cpu", ce.Key, "the first mistake in key order leads")
+	var keys []string
+	for _, a := range ce.Also {
+		keys = append(keys, a.Key)
+	}
+	assert.Equal(t, []string{"profiles.core.vm_specs[1].ram", "provider.dialect", "provider.tsl", "providers", "tests.parallel"}, keys)
+	assert.Equal(t, 5, strings.Count(err.Error(), "\n  also "), err.Error())
+
+	var many strings.Builder
+	for i := range 15 {
+		fmt.Fprintf(&many, "k%02d: 1\n", i)
+	}
+	_, err = Parse([]byte(many.String()))
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "\n  and 4 more", "a flood of mistakes is cut short")
 }

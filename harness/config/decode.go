@@ -48,10 +48,17 @@ func decodeValue(path string, raw json.RawMessage, v reflect.Value) error {
 			return keyError(path, fmt.Errorf("want a list, got %s", brief(raw)))
 		}
 		out := reflect.MakeSlice(v.Type(), len(items), len(items))
+		var errs []*Error
 		for i, item := range items {
-			if err := decodeValue(fmt.Sprintf("%s[%d]", path, i), item, out.Index(i)); err != nil {
-				return err
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if err := decodeValue(p, item, out.Index(i)); err != nil {
+				errs = appendErrors(errs, keyError(p, err))
 			}
+		}
+		if len(errs) > 0 {
+			first := *errs[0]
+			first.Also = errs[1:]
+			return &first
 		}
 		v.Set(out)
 		return nil
@@ -78,7 +85,8 @@ func decodeStruct(path string, raw json.RawMessage, v reflect.Value) error {
 	for k := range fields {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys) // deterministic: the first error is always the same one
+	sort.Strings(keys) // deterministic: the errors always come in the same order
+	var errs []*Error
 	for _, k := range keys {
 		i, ok := known[k]
 		if !ok {
@@ -87,13 +95,30 @@ func decodeStruct(path string, raw json.RawMessage, v reflect.Value) error {
 				names = append(names, n)
 			}
 			sort.Strings(names)
-			return keyError(join(path, k), fmt.Errorf("unknown key (known keys here: %s)", strings.Join(names, ", ")))
+			errs = appendErrors(errs, keyError(join(path, k), fmt.Errorf("unknown key (known keys here: %s)", strings.Join(names, ", "))))
+			continue
 		}
 		if err := decodeValue(join(path, k), fields[k], v.Field(i)); err != nil {
-			return err
+			errs = appendErrors(errs, keyError(join(path, k), err))
 		}
 	}
-	return nil
+	if len(errs) == 0 {
+		return nil
+	}
+	first := *errs[0]
+	first.Also = errs[1:]
+	return &first
+}
+
+// appendErrors adds a key error and the ones it carries in Also, flattened.
+func appendErrors(errs []*Error, err error) []*Error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return append(errs, &Error{Err: err})
+	}
+	one := *e
+	one.Also = nil
+	return append(append(errs, &one), e.Also...)
 }
 
 func join(path, key string) string {

@@ -21,6 +21,8 @@ type Error struct {
 	// Key is the dotted key ("tests.timeout") or the flag ("--timeout").
 	Key string
 	Err error
+	// Also holds the file's further mistakes, so that one run names them all.
+	Also []*Error
 }
 
 func (e *Error) Error() string {
@@ -34,6 +36,15 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Err.Error())
+	const shown = 10
+	for i, a := range e.Also {
+		if i == shown {
+			fmt.Fprintf(&b, "\n  and %d more", len(e.Also)-shown)
+			break
+		}
+		b.WriteString("\n  also ")
+		b.WriteString((&Error{Key: a.Key, Err: a.Err}).Error())
+	}
 	return b.String()
 }
 
