@@ -147,6 +147,7 @@ func properties(r *results.Report, p results.Profile) []junitProperty {
 		{"verdict", string(p.Verdict)},
 		{"suite.version", r.Suite.Version},
 		{"spec.version", r.Suite.SpecVersion},
+		{"run.id", r.RunID},
 	}
 	if p.Reason != "" {
 		props = append(props, junitProperty{"verdict.reason", p.Reason})

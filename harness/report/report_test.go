@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/xml"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,4 +305,46 @@ func TestNotesAreShownWithoutFailingAnything(t *testing.T) {
 	var junit bytes.Buffer
 	require.NoError(t, WriteJUnit(&junit, r))
 	assert.NotContains(t, junit.String(), "one at a time", "a note is no test failure")
+}
+
+func TestRunsSharingAFolderWriteOneAtATime(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockDir(dir) // another run, in the middle of writing its reports
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := WriteAll(dir, report(t), []byte(`[]`))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		unlock()
+		t.Fatalf("WriteAll finished (%v) while another run held the folder", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	_, err = os.Stat(filepath.Join(dir, ResultsFile))
+	assert.True(t, os.IsNotExist(err), "nothing is written before the other run is done")
+	unlock()
+	require.NoError(t, <-done)
+
+	// Many runs at once: the folder holds one run's complete set.
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				r := report(t)
+				r.RunID = fmt.Sprintf("vcts-w%d-%02d", w, i)
+				_, err := WriteAll(dir, r, []byte(`[]`))
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	loaded, err := results.Load(filepath.Join(dir, ResultsFile))
+	require.NoError(t, err)
+	for _, n := range []string{JUnitFile, HTMLFile, SummaryFile} {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		require.NoError(t, err)
+		assert.Contains(t, string(b), loaded.RunID, "%s belongs to the run results.json is from", n)
+	}
 }

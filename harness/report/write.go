@@ -25,6 +25,8 @@ const (
 	SummaryFile  = "summary.md"
 	BadgeFile    = "badge.svg"
 	CatalogFile  = "catalog.yaml"
+	// lockFile serializes runs that write into the same folder.
+	lockFile = ".vcts-reports.lock"
 )
 
 // CheckDir creates dir when needed and proves that files can be written there, so a run
@@ -43,11 +45,17 @@ func CheckDir(dir string) error {
 
 // WriteAll writes every report into dir (created if missing) and returns the paths
 // written. cucumber is godog's cucumber JSON of the run; nil skips that file (a re-render
-// from results.json has none). Each file is replaced atomically.
+// from results.json has none). Each file is replaced atomically, and the whole set under a
+// lock of the folder: runs sharing a folder leave the last one's reports, not a mix.
 func WriteAll(dir string, r *results.Report, cucumber []byte) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	type render struct {
 		name string
 		fn   func() ([]byte, error)
