@@ -54,10 +54,11 @@ type Config struct {
 	Tags string
 	// Concurrency is how many scenarios run at once (default 4).
 	Concurrency int
-	// IdempotentCount, ParallelCreates, CallTimeout and TaskTimeout tune the steps; zero
-	// keeps the suite's defaults (3, 8, 10s, 60s).
+	// IdempotentCount, ParallelCreates, ListVMs, CallTimeout and TaskTimeout tune the
+	// steps; zero keeps the suite's defaults (3, 8, 60, 10s, 60s).
 	IdempotentCount int
 	ParallelCreates int
+	ListVMs         int
 	CallTimeout     time.Duration
 	TaskTimeout     time.Duration
 	// Timeout bounds the whole run (default 30m).
@@ -102,6 +103,7 @@ func (c Config) options() (runner.Options, error) {
 	f.Provider.UnknownTaskID = c.UnknownTaskID
 	f.Tests.IdempotentCount = c.IdempotentCount
 	f.Tests.ParallelCreates = c.ParallelCreates
+	f.Tests.ListVMs = c.ListVMs
 	f.Tests.CallTimeout = config.Duration(c.CallTimeout)
 	f.Tests.TaskTimeout = config.Duration(c.TaskTimeout)
 	if c.VMSpec != nil {

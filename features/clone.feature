@@ -38,18 +38,20 @@ Feature: Clone profile
   @clone @CLONE-005 @needs-clone-override @needs-raw-payload
   Scenario Outline: A clone reads its override from the producer's CRD camelCase JSON with quantity strings
     VirtRigaud's manager sends the clone class as the Kubernetes resource has it: camelCase keys and
-    memory as a quantity string. A value the override leaves out keeps the source's.
+    memory as a quantity string: binary (Mi, Gi) or decimal (k, M, G; 2097152k is 2097152000
+    bytes, 2000 MiB). A value the override leaves out keeps the source's.
 
     Given a VM "source" with 2 CPUs and 2048 MiB of memory
     When I clone "source" to "copy" with the class JSON '<class>'
     Then the VM "copy" has <cpu> CPUs and <memory> MiB of memory in every view
 
     Examples:
-      | class                       | cpu | memory |
-      | {"cpu":4,"memory":"8Gi"}    | 4   | 8192   |
-      | {"cpu":3,"memory":"1536Mi"} | 3   | 1536   |
-      | {"cpu":4}                   | 4   | 2048   |
-      | {"memory":"3Gi"}            | 2   | 3072   |
+      | class                         | cpu | memory |
+      | {"cpu":4,"memory":"8Gi"}      | 4   | 8192   |
+      | {"cpu":3,"memory":"1536Mi"}   | 3   | 1536   |
+      | {"cpu":4}                     | 4   | 2048   |
+      | {"memory":"3Gi"}              | 2   | 3072   |
+      | {"cpu":3,"memory":"2097152k"} | 3   | 2000   |
 
   @clone @CLONE-006
   Scenario: Reconfiguring the source leaves the clone as it was
@@ -137,3 +139,15 @@ Feature: Clone profile
     When I reconfigure the VM "copy" to 4 CPUs and 4096 MiB of memory
     Then the VM "source" has 2 CPUs and 2048 MiB of memory in every view
     And the VM "copy" has 4 CPUs and 4096 MiB of memory in every view
+
+  @clone @CLONE-016
+  Scenario: A clone copies its source as it is now, not as it was created or snapshotted
+    A provider that copies the source's create request, or its newest snapshot, hands out a
+    clone of a VM that no longer looks like that. The snapshot is taken only where the
+    provider offers snapshots.
+
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM "source" where the provider offers snapshots
+    And I reconfigure the VM "source" to 3 CPUs and 3072 MiB of memory
+    When I clone "source" to "copy"
+    Then the VM "copy" has 3 CPUs and 3072 MiB of memory in every view

@@ -46,11 +46,17 @@ Feature: Core profile
     Then the VM list shows the VM with 3 CPUs and 3072 MiB of memory
 
   @core @CORE-007
-  Scenario: Every view that reports hardware shows the CPU and memory a VM was created with
-    At least one view must report CPU and memory, and no view may contradict another.
+  Scenario Outline: Every view that reports hardware shows the CPU and memory a VM was created with
+    At least one view must report CPU and memory, and no view may contradict another. A size
+    that is no whole number of GiB is kept as asked, not rounded.
 
-    When I create a VM with 3 CPUs and 3072 MiB of memory
-    Then the VM has 3 CPUs and 3072 MiB of memory in every view
+    When I create a VM with <cpu> CPUs and <memory> MiB of memory
+    Then the VM has <cpu> CPUs and <memory> MiB of memory in every view
+
+    Examples:
+      | cpu | memory |
+      | 3   | 3072   |
+      | 1   | 1536   |
 
   @core @CORE-008 @needs-raw-payload
   Scenario: Create reads CPU and memory from the producer's class JSON
@@ -99,8 +105,8 @@ Feature: Core profile
 
   @core @CORE-014 @needs-raw-payload
   Scenario Outline: Create with malformed class JSON is rejected as invalid
-    The producer's CPU is a 32-bit integer: a larger number is no CPU count it can send, and
-    a provider that truncates it creates a VM with another CPU count than asked for.
+    The producer's CPU is a 32-bit integer: a larger number or a fraction is no CPU count it
+    can send, and a provider that truncates it creates a VM with another CPU count than asked for.
 
     When I try to create a VM with the class JSON '<class>'
     Then the provider answers InvalidArgument
@@ -113,6 +119,7 @@ Feature: Core profile
       | [2,2048]                           |
       | {"CPU":2,"MemoryMiB":2048}}        |
       | {"CPU":4294967298,"MemoryMiB":2048} |
+      | {"CPU":2.5,"MemoryMiB":2048}        |
 
   @core @CORE-015
   Scenario Outline: Create with a non-positive CPU count or memory size is rejected as invalid
@@ -486,3 +493,53 @@ Feature: Core profile
       | ImagePrepare | supports_image_import |
       | ExportDisk   | supports_disk_export  |
       | ImportDisk   | supports_disk_import  |
+
+  @core @CORE-049
+  Scenario: Rebooting a stopped VM starts it, or is refused and leaves it Off
+    A reboot ends with the VM On. Real hypervisors refuse to reboot a VM that is not running
+    (FailedPrecondition); answering OK and leaving the VM Off tells the manager it runs.
+
+    Given a stopped VM
+    When I try to reboot the VM
+    Then the provider answers OK and the VM is On in every view, or FailedPrecondition and the VM is Off in every view
+
+  @core @CORE-050 @needs-raw-payload
+  Scenario: A reconfigure sent to an unknown id answers NotFound, even when its desired state names an existing VM
+    The id says which VM to change. A provider that falls back to the name in the desired
+    state changes a VM the manager did not address.
+
+    Given a VM "a" with 2 CPUs and 2048 MiB of memory
+    When I try to reconfigure a VM with an unknown id to the desired state of "a" with 4 CPUs and 4096 MiB of memory
+    Then the provider answers NotFound
+    And the VM "a" has 2 CPUs and 2048 MiB of memory in every view
+
+  @core @CORE-051
+  Scenario: A VM name of 63 characters is kept whole
+    VM names come from Kubernetes objects; 63 characters is the longest DNS label, which every
+    provider can hold. A name cut short no longer matches the VM the manager asked for.
+
+    When I create a VM with a name of 63 characters
+    Then the VM exists
+    And the VM list shows the VM under its name
+
+  @core @CORE-052 @needs-health
+  Scenario Outline: The provider serves the gRPC health service as SERVING
+    Providers serve grpc.health.v1.Health and answer SERVING for the whole server ("") and for
+    the service "provider"; Kubernetes probes and the manager ask it.
+
+    When I ask the gRPC health service about "<service>"
+    Then it answers SERVING
+
+    Examples:
+      | service  |
+      |          |
+      | provider |
+
+  @core @CORE-053
+  Scenario: The VM list shows every VM, however many there are
+    ListVMs has no paging: a provider that answers with a first page only (a cap, a default
+    page size of the hypervisor API) hides VMs from the manager. L is the configured number of
+    VMs (default 60) the suite holds at once.
+
+    When I create L VMs with distinct names
+    Then the VM list shows all of them under their names

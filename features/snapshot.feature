@@ -67,10 +67,15 @@ Feature: Snapshot profile
 
   @snapshot @SNAP-008 @needs-snapshot-revert
   Scenario: Reverting to an unknown snapshot answers NotFound and changes nothing
+    Neither the hardware nor the power state: a provider that stops the VM before it looks for
+    the snapshot leaves a running VM Off.
+
     Given a VM with 2 CPUs and 2048 MiB of memory
+    And I power the VM on
     When I try to revert the VM to an unknown snapshot
     Then the provider answers NotFound
     And the VM has 2 CPUs and 2048 MiB of memory in every view
+    And the VM is On in every view
 
   @snapshot @SNAP-009 @needs-snapshot-delete @needs-snapshot-revert
   Scenario: A deleted snapshot is gone: reverting to it answers NotFound
@@ -207,3 +212,35 @@ Feature: Snapshot profile
     Then the provider answers OK or NotFound
     When I revert the VM "a" to snapshot "s1"
     Then the VM "a" has 2 CPUs and 2048 MiB of memory in every view
+
+  @snapshot @SNAP-020 @needs-snapshot-revert
+  Scenario: A snapshot belongs to its VM, not to a clone made after it
+    As SNAP-014 for a clone: the clone starts as a copy of the source, but the source's
+    snapshots stay the source's. Where the provider does not clone, "b" is a new VM and the
+    rule is SNAP-014's.
+
+    Given a VM "a" with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM "a"
+    And I reconfigure the VM "a" to 3 CPUs and 3072 MiB of memory
+    And a clone "b" of "a", or a new VM "b" with 3 CPUs and 3072 MiB of memory where the provider does not clone
+    When I try to revert the VM "b" to snapshot "s1"
+    Then the provider answers NotFound
+    And the VM "b" has 3 CPUs and 3072 MiB of memory in every view
+
+  @snapshot @SNAP-021 @needs-snapshot-delete @needs-snapshot-revert
+  Scenario: A snapshot taken after another was deleted gets an id of its own, and the others stay as they were
+    A provider that numbers snapshots by their count hands the next one the id of a snapshot
+    that still exists, and overwrites it.
+
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM
+    And I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    And I take a snapshot "s2" of the VM
+    And I reconfigure the VM to 4 CPUs and 4096 MiB of memory
+    When I delete the snapshot "s1"
+    And I take a snapshot "s3" of the VM
+    Then the snapshots "s2" and "s3" have different ids
+    When I revert the VM to snapshot "s2"
+    Then the VM has 3 CPUs and 3072 MiB of memory in every view
+    When I revert the VM to snapshot "s3"
+    Then the VM has 4 CPUs and 4096 MiB of memory in every view

@@ -21,8 +21,11 @@ const (
 const (
 	DefaultIdempotentCount = 3
 	DefaultParallelCreates = 8
-	DefaultCallTimeout     = 10 * time.Second
-	DefaultTaskTimeout     = 60 * time.Second
+	DefaultListCount       = 60
+	// MaxListCount bounds the VMs one scenario holds at once.
+	MaxListCount       = 999
+	DefaultCallTimeout = 10 * time.Second
+	DefaultTaskTimeout = 60 * time.Second
 )
 
 // DefaultVMSpec suits the reference file provider.
@@ -44,6 +47,9 @@ type Config struct {
 	IdempotentCount int
 	// ParallelCreates is how many distinct VMs the concurrency scenario creates at once.
 	ParallelCreates int
+	// ListCount is how many VMs the scenario that checks ListVMs for completeness holds at
+	// once (default 60, at most MaxListCount), created at most ParallelCreates at a time.
+	ListCount int
 	// CallTimeout bounds every single gRPC call; TaskTimeout bounds waiting for a task.
 	CallTimeout time.Duration
 	TaskTimeout time.Duration
@@ -73,6 +79,7 @@ func NewConfig() Config {
 		Profiles:        map[string]string{ProfileCore: "", ProfileSnapshot: "", ProfileClone: ""},
 		IdempotentCount: DefaultIdempotentCount,
 		ParallelCreates: DefaultParallelCreates,
+		ListCount:       DefaultListCount,
 		CallTimeout:     DefaultCallTimeout,
 		TaskTimeout:     DefaultTaskTimeout,
 		VMSpec:          DefaultVMSpec,
@@ -138,6 +145,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	for _, err := range []error{
 		fill(&c.IdempotentCount, DefaultIdempotentCount, "idempotent count"),
+		fill(&c.ListCount, DefaultListCount, "list count"),
 		fill(&c.ParallelCreates, DefaultParallelCreates, "parallel creates"),
 		fillD(&c.CallTimeout, DefaultCallTimeout, "call timeout"),
 		fillD(&c.TaskTimeout, DefaultTaskTimeout, "task timeout"),

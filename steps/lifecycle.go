@@ -480,7 +480,7 @@ func allListed(ctx context.Context) error {
 		}
 	}
 	slices.Sort(f)
-	return joinFailures(st, "ListVMs must list every VM created in parallel", f)
+	return joinFailures(st, "ListVMs must list every VM the scenario created", f)
 }
 
 func reconfigureVM(ctx context.Context, alias string, cpu, memory int) error {

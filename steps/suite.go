@@ -72,7 +72,7 @@ func New(cfg Config) (*Suite, error) {
 		s.reqs[r.ID] = r
 	}
 	for _, family := range [][]phrase{
-		capabilitySteps, lifecycleSteps, powerSteps, negativeSteps, snapshotSteps, cloneSteps,
+		capabilitySteps, lifecycleSteps, powerSteps, negativeSteps, snapshotSteps, cloneSteps, ruleSteps,
 	} {
 		for _, p := range family {
 			s.steps = append(s.steps, stepDef{re: regexp.MustCompile(p.expr), fn: p.fn})
@@ -150,7 +150,9 @@ type scenario struct {
 	vms   map[string]*vmRef
 	snaps map[string]*snapRef
 	caps  *driver.Capabilities
-	valid *validation
+	// health is the answer of the gRPC health service.
+	health *healthAnswer
+	valid  *validation
 
 	last     *attempt   // the latest "I try to ..." step
 	reps     []attempt  // repetitions of one request
@@ -167,6 +169,11 @@ type vmRef struct {
 
 type snapRef struct {
 	alias, vmAlias, vmID, id string
+}
+
+type healthAnswer struct {
+	service, state string
+	err            error
 }
 
 type validation struct {

@@ -60,6 +60,7 @@ func serve(t testing.TB, defect brokenprovider.Defect) served {
 	srv := grpc.NewServer()
 	reg := brokenprovider.NewRegistrar(srv, defect)
 	p.Register(reg)
+	reg.RegisterHealth()
 	return served{conn: grpctest.Dial(t, grpctest.Serve(t, srv)), real: reg.V1()}
 }
 
@@ -262,7 +263,8 @@ func TestSuiteCanFail(t *testing.T) {
 			defect: brokenprovider.MustGet("reconfigure-ignores-cpu"),
 			// Every rule that reconfigures CPU and then looks at it, and CORE-038, whose
 			// non-positive CPU counts are never read, so never rejected.
-			want:    []string{"CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "SNAP-007", "SNAP-015", "CLONE-015"},
+			want: []string{"CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021",
+				"CLONE-015", "CLONE-016"},
 			message: "expected cpu=4 memory_mib=2048",
 		},
 		{

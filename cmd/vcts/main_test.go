@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/vctsio/vcts/harness/report"
@@ -131,7 +130,7 @@ func serveProvider(t *testing.T, delay time.Duration) (string, providerv1.Provid
 	t.Cleanup(func() { _ = p.Close() })
 	srv := grpc.NewServer()
 	p.Register(srv)
-	healthpb.RegisterHealthServer(srv, health.NewServer())
+	healthpb.RegisterHealthServer(srv, grpctest.Health())
 	addr := grpctest.Serve(t, srv)
 	return addr, providerv1.NewProviderClient(grpctest.Dial(t, addr))
 }

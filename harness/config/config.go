@@ -135,6 +135,9 @@ type Tests struct {
 	// ParallelCreates is how many VMs the concurrency scenario creates at once (suite
 	// default 8).
 	ParallelCreates int `json:"parallel_creates,omitempty"`
+	// ListVMs is how many VMs the scenario that checks ListVMs for completeness holds at once
+	// (suite default 60, at most 999).
+	ListVMs int `json:"list_vms,omitempty"`
 	// CallTimeout bounds one gRPC call (suite default 10s); TaskTimeout bounds waiting for a
 	// task (suite default 60s).
 	CallTimeout Duration `json:"call_timeout,omitempty"`
@@ -243,6 +246,9 @@ type Parallel int
 
 // DefaultParallel is used when parallel is unset or true.
 const DefaultParallel = 4
+
+// MaxListVMs bounds tests.list_vms (the steps name the VMs l001 to l999).
+const MaxListVMs = 999
 
 // UnmarshalJSON accepts a positive integer or a boolean.
 func (p *Parallel) UnmarshalJSON(b []byte) error {

@@ -91,13 +91,15 @@ func Parse(data []byte) (File, error) {
 		Tests struct {
 			IdempotentCount *int `json:"idempotent_count"`
 			ParallelCreates *int `json:"parallel_creates"`
+			ListVMs         *int `json:"list_vms"`
 		} `json:"tests"`
 	}
 	_ = json.Unmarshal(doc, &counts) // decodeStrict has checked the document
 	for _, c := range []struct {
 		key string
 		v   *int
-	}{{"tests.idempotent_count", counts.Tests.IdempotentCount}, {"tests.parallel_creates", counts.Tests.ParallelCreates}} {
+	}{{"tests.idempotent_count", counts.Tests.IdempotentCount}, {"tests.parallel_creates", counts.Tests.ParallelCreates},
+		{"tests.list_vms", counts.Tests.ListVMs}} {
 		if c.v != nil && *c.v == 0 {
 			return File{}, errorf(c.key, "must be positive, got 0 (leave the key out for the suite's default)")
 		}
@@ -291,10 +293,13 @@ func (f *File) Finalize(baseDir string) error {
 	for _, c := range []struct {
 		key string
 		v   int
-	}{{"tests.idempotent_count", t.IdempotentCount}, {"tests.parallel_creates", t.ParallelCreates}} {
+	}{{"tests.idempotent_count", t.IdempotentCount}, {"tests.parallel_creates", t.ParallelCreates}, {"tests.list_vms", t.ListVMs}} {
 		if c.v < 0 {
 			return errorf(c.key, "must be positive, got %d", c.v)
 		}
+	}
+	if t.ListVMs > MaxListVMs {
+		return errorf("tests.list_vms", "at most %d VMs, got %d", MaxListVMs, t.ListVMs)
 	}
 	if t.Parallel == 0 {
 		t.Parallel = DefaultParallel

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
@@ -129,7 +128,7 @@ func (p hungProvider) Validate(ctx context.Context, _ *providerv1.ValidateReques
 func TestHungProviderFailsFastWithTheReason(t *testing.T) {
 	srv := grpc.NewServer()
 	providerv1.RegisterProviderServer(srv, hungProvider{})
-	healthpb.RegisterHealthServer(srv, health.NewServer())
+	healthpb.RegisterHealthServer(srv, grpctest.Health())
 
 	cfg := endpointConfig(t, grpctest.Serve(t, srv), func(f *config.File) {
 		f.Tests.CallTimeout = config.Duration(100 * time.Millisecond)

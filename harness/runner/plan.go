@@ -93,6 +93,9 @@ func applyStepsConfig(sc *steps.Config, f config.File) {
 	if t.ParallelCreates > 0 {
 		sc.ParallelCreates = t.ParallelCreates
 	}
+	if t.ListVMs > 0 {
+		sc.ListCount = t.ListVMs
+	}
 	if t.CallTimeout > 0 {
 		sc.CallTimeout = t.CallTimeout.D()
 	}
@@ -115,6 +118,7 @@ func applyStepsConfig(sc *steps.Config, f config.File) {
 func recordEffective(f *config.File, sc steps.Config) {
 	f.Tests.IdempotentCount = sc.IdempotentCount
 	f.Tests.ParallelCreates = sc.ParallelCreates
+	f.Tests.ListVMs = sc.ListCount
 	f.Tests.CallTimeout = config.Duration(sc.CallTimeout)
 	f.Tests.TaskTimeout = config.Duration(sc.TaskTimeout)
 	if len(f.Profiles.Core.VMSpecs) == 0 {

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
@@ -60,7 +59,7 @@ func provider(t testing.TB, delay time.Duration, faults ...fault) (string, provi
 	}
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 	p.Register(srv)
-	healthpb.RegisterHealthServer(srv, health.NewServer())
+	healthpb.RegisterHealthServer(srv, grpctest.Health())
 	addr := grpctest.Serve(t, srv)
 	return addr, providerv1.NewProviderClient(grpctest.Dial(t, addr))
 }

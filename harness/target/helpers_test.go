@@ -34,9 +34,10 @@ import (
 func serveHealth(t *testing.T, noHealth bool, opts ...grpc.ServerOption) string {
 	t.Helper()
 	s := grpc.NewServer(opts...)
-	if !noHealth {
-		healthpb.RegisterHealthServer(s, health.NewServer())
+	if noHealth {
+		return grpctest.ServeBare(t, s)
 	}
+	healthpb.RegisterHealthServer(s, health.NewServer())
 	return grpctest.Serve(t, s)
 }
 

@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	tutorialv1 "github.com/vctsio/vcts/proto/gen/virtrigaud/tutorial/v1"
@@ -62,6 +63,9 @@ type Defect struct {
 
 	V1       func(providerv1.ProviderServer) providerv1.ProviderServer
 	Tutorial func(tutorialv1.ProviderServiceServer) tutorialv1.ProviderServiceServer
+	// Health, when set, replaces the server's grpc.health.v1 service (which the wire facts
+	// promise for v1 providers); register it with RegisterHealth.
+	Health func() healthpb.HealthServer
 }
 
 // Healthy is the zero Defect: a Registrar with it registers the real servers unchanged.
@@ -127,6 +131,14 @@ func (r *Registrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 		}
 	}
 	r.next.RegisterService(desc, impl)
+}
+
+// RegisterHealth registers the defect's own health service, if it has one; a server without
+// one gets the standard health service from whoever serves it (grpctest.Serve, the kit).
+func (r *Registrar) RegisterHealth() {
+	if r.defect.Health != nil {
+		healthpb.RegisterHealthServer(r.next, r.defect.Health())
+	}
 }
 
 // V1 is the real, unwrapped v1 server (nil before the provider registered it).

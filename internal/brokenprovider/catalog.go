@@ -1,6 +1,7 @@
 package brokenprovider
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +33,7 @@ func Catalog() []Defect {
 		},
 		{
 			Name: "capabilities-unstable", Family: Capabilities,
-			Bug:      "a repeated field of the capabilities is built from a map: its order changes between calls",
+			Bug:      "the capabilities carry a live value (free space, room for VMs) that changes between calls",
 			V1:       func(p v1Server) v1Server { return v1UnstableCapabilities{p, &atomic.Int64{}} },
 			Tutorial: func(p tutServer) tutServer { return tutUnstableCapabilities{p, &atomic.Int64{}} },
 		},
@@ -427,6 +428,72 @@ func Catalog() []Defect {
 			Bug:      "cloning stops the running source and never starts it again",
 			V1:       func(p v1Server) v1Server { return v1CloneStopsSource{p} },
 			Tutorial: func(p tutServer) tutServer { return tutCloneStopsSource{p} },
+		},
+		// third mutation round --------------------------------------------------------------
+		{
+			Name: "reboot-stopped-stays-off", Family: Power,
+			Bug:      "a reboot of a stopped VM answers OK and leaves the VM Off",
+			V1:       func(p v1Server) v1Server { return v1RebootStoppedNoop{p} },
+			Tutorial: func(p tutServer) tutServer { return tutRebootStoppedNoop{p} },
+		},
+		{
+			Name: "memory-rounded-to-gib", Family: Create,
+			Bug:      "create allocates memory in whole GiB: 1536 MiB becomes 2048",
+			V1:       func(p v1Server) v1Server { return v1MemoryRoundedToGiB{p} },
+			Tutorial: func(p tutServer) tutServer { return tutMemoryRoundedToGiB{p} },
+		},
+		{
+			Name: "cpu-fraction-truncated", Family: Create,
+			Bug: "the class's CPU is read as a float and truncated: 2.5 CPUs make 2",
+			V1:  func(p v1Server) v1Server { return v1CPUFractionTruncated{p} },
+		},
+		{
+			Name: "names-cut", Family: Create,
+			Bug:      "names are stored in a 40-character column: longer ones are cut",
+			V1:       func(p v1Server) v1Server { return v1NamesCut{p} },
+			Tutorial: func(p tutServer) tutServer { return tutNamesCut{p} },
+		},
+		{
+			Name: "health-provider-not-serving", Family: Validate,
+			Bug:    `the health service answers SERVING for "" but NOT_SERVING for "provider"`,
+			Health: healthProviderNotServing,
+		},
+		{
+			Name: "list-first-page", Family: List,
+			Bug:      "ListVMs answers with the hypervisor API's first page of 50 VMs only",
+			V1:       func(p v1Server) v1Server { return v1ListFirstPage{p} },
+			Tutorial: func(p tutServer) tutServer { return tutListFirstPage{p} },
+		},
+		{
+			Name: "reconfigure-by-name", Family: Reconfigure,
+			Bug: "a reconfigure of an unknown id changes the VM named in the desired state",
+			V1:  func(p v1Server) v1Server { return v1ReconfigureByName{p} },
+		},
+		{
+			Name: "revert-stops-first", Family: Snapshot,
+			Bug: "a revert powers the VM off before it looks for the snapshot; an unknown one leaves it Off",
+			V1:  func(p v1Server) v1Server { return v1RevertStopsFirst{p} },
+		},
+		{
+			Name: "snapshot-ids-by-count", Family: Snapshot,
+			Bug: "snapshot ids count the VM's snapshots: after a delete the next one takes the id of one that exists",
+			V1:  func(p v1Server) v1Server { return v1SnapshotIDsByCount{p, newCountedIDs()} },
+		},
+		{
+			Name: "clone-shares-snapshots", Family: Snapshot,
+			Bug: "a clone's revert to a snapshot of its source answers OK",
+			V1:  func(p v1Server) v1Server { return v1CloneSharesSnapshots{p, &sync.Map{}} },
+		},
+		{
+			Name: "clone-copies-create-request", Family: Clone,
+			Bug:      "a clone gets the hardware its source was created with, not the source's current hardware",
+			V1:       func(p v1Server) v1Server { return v1CloneCopiesCreateRequest{p, &createdHardware{}} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneCopiesCreateRequest{p, &createdHardware{}} },
+		},
+		{
+			Name: "decimal-quantity-as-binary", Family: Clone,
+			Bug: `a clone override's memory "2097152k" is read as "2097152Ki"`,
+			V1:  func(p v1Server) v1Server { return v1DecimalQuantityAsBinary{p} },
 		},
 	}
 }

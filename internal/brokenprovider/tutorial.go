@@ -2,7 +2,7 @@ package brokenprovider
 
 import (
 	"context"
-	"slices"
+	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -581,7 +581,8 @@ func (w tutCloneStopsSource) CloneVM(ctx context.Context, req *tutorialv1.CloneV
 	return resp, err
 }
 
-// tutUnstableCapabilities lists its capabilities in a different order on every other call.
+// tutUnstableCapabilities describes vm.create with the room left on the host, which changes
+// between two calls.
 type tutUnstableCapabilities struct {
 	tutorialv1.ProviderServiceServer
 	calls *atomic.Int64
@@ -593,8 +594,11 @@ func (w tutUnstableCapabilities) GetCapabilities(ctx context.Context, req *tutor
 		return nil, err
 	}
 	resp = proto.Clone(resp).(*tutorialv1.GetCapabilitiesResponse)
-	if w.calls.Add(1)%2 == 0 {
-		slices.Reverse(resp.Capabilities)
+	left := 500 - w.calls.Add(1)
+	for _, c := range resp.Capabilities {
+		if c.GetName() == "vm.create" {
+			c.Description = fmt.Sprintf("%s (room for %d more VMs)", c.GetDescription(), left)
+		}
 	}
 	return resp, nil
 }

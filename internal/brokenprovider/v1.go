@@ -3,6 +3,7 @@ package brokenprovider
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/google/uuid"
@@ -1005,7 +1006,8 @@ func (w v1CloneStopsSource) Clone(ctx context.Context, req *providerv1.CloneRequ
 
 // --- capabilities, create and list: the remaining rules ------------------------------------
 
-// v1UnstableCapabilities builds a repeated field from a map: its order changes between calls.
+// v1UnstableCapabilities lists each disk type with the free space of its datastore, which
+// changes between two calls.
 type v1UnstableCapabilities struct {
 	providerv1.ProviderServer
 	calls *atomic.Int64
@@ -1017,10 +1019,8 @@ func (w v1UnstableCapabilities) GetCapabilities(ctx context.Context, req *provid
 		return nil, err
 	}
 	resp = proto.Clone(resp).(*providerv1.GetCapabilitiesResponse)
-	resp.SupportedDiskTypes = []string{"thin", "thick"}
-	if w.calls.Add(1)%2 == 0 {
-		resp.SupportedDiskTypes = []string{"thick", "thin"}
-	}
+	free := 500 - w.calls.Add(1)
+	resp.SupportedDiskTypes = []string{fmt.Sprintf("thin (%d GiB free)", free), fmt.Sprintf("thick (%d GiB free)", free)}
 	return resp, nil
 }
 

@@ -97,6 +97,9 @@ type Capabilities struct {
 	// SnapshotsFrom and ClonesFrom say what Snapshots and Clones were read from (a part of
 	// Raw), for a reason that names only what matters.
 	SnapshotsFrom, ClonesFrom string
+	// answer is the whole answer where Raw leaves parts out (the tutorial's descriptions), so
+	// that two Capabilities are equal only when the provider said the same thing.
+	answer string
 }
 
 // From is the evidence for one capability ("snapshot" or "clone"), Raw when none is kept or
@@ -142,6 +145,9 @@ const (
 	// FeatureVariants: the dialect can ask for a snapshot with memory and a linked clone, and
 	// its capabilities say whether they are offered.
 	FeatureVariants Feature = "variants"
+	// FeatureHealth: the dialect's providers promise grpc.health.v1 (the driver implements
+	// HealthChecker).
+	FeatureHealth Feature = "health"
 )
 
 // Features lists every feature a scenario can need, in a stable order.
@@ -149,7 +155,7 @@ func Features() []Feature {
 	return []Feature{
 		FeatureRawPayload, FeatureTasks, FeatureValidate, FeatureGracefulShutdown,
 		FeatureSnapshotRevert, FeatureSnapshotDelete, FeatureCloneOverride,
-		FeatureListHardware, FeatureDescribeExists, FeatureVariants,
+		FeatureListHardware, FeatureDescribeExists, FeatureVariants, FeatureHealth,
 	}
 }
 
@@ -209,6 +215,13 @@ type Variants interface {
 	LinkedClone(ctx context.Context, sourceID, target string) (id string, err error)
 	// EmptyCall sends the named RPC (ImagePrepare, ExportDisk, ImportDisk) an empty request.
 	EmptyCall(ctx context.Context, rpc string) error
+}
+
+// HealthChecker is implemented by dialects that report FeatureHealth supported.
+type HealthChecker interface {
+	// Health asks grpc.health.v1.Health/Check about service and returns the status name
+	// (SERVING, NOT_SERVING, ...).
+	Health(ctx context.Context, service string) (string, error)
 }
 
 // TaskState is one answer of a task-status query.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -53,6 +54,7 @@ var tutorialUnsupported = map[Feature]string{
 	FeatureListHardware:     "the tutorial API's ListVMs (VMSummary) reports no CPU or memory",
 	FeatureDescribeExists:   "the tutorial API's GetVM answers NotFound for an unknown id; it has no exists flag",
 	FeatureVariants:         "the tutorial API has no memory snapshots or linked clones",
+	FeatureHealth:           "the tutorial API does not promise the gRPC health service",
 }
 
 func (t *tutorial) Dialect() string { return DialectTutorial }
@@ -87,6 +89,7 @@ func (t *tutorial) Capabilities(ctx context.Context) (Capabilities, error) {
 		}
 	}
 	c.Raw = fmt.Sprintf("provider_id=%q %s", resp.GetProviderId(), strings.Join(parts, " "))
+	c.answer = prototext.Format(resp)
 	return c, nil
 }
 

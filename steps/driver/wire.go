@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -29,11 +30,23 @@ const DialectWire = "v1"
 // Hardware is read from ListVMs (VMInfo.cpu, VMInfo.memory_mib) and, when Describe's
 // provider_raw_json carries it, from Describe; see HardwareFromRawJSON for the keys accepted.
 func NewWire(conn grpc.ClientConnInterface) Driver {
-	return &wire{c: providerv1.NewProviderClient(conn)}
+	return &wire{c: providerv1.NewProviderClient(conn), h: healthpb.NewHealthClient(conn)}
 }
 
 type wire struct {
 	c providerv1.ProviderClient
+	h healthpb.HealthClient
+}
+
+// Health asks the standard health service, which the wire facts say every provider serves.
+func (w *wire) Health(ctx context.Context, service string) (string, error) {
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	resp, err := w.h.Check(cctx, &healthpb.HealthCheckRequest{Service: service})
+	if err != nil {
+		return "", err
+	}
+	return resp.GetStatus().String(), nil
 }
 
 func (w *wire) Dialect() string { return DialectWire }

@@ -1,0 +1,220 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/vctsio/vcts/steps/driver"
+)
+
+// ruleSteps are the steps of the rules that combine the lifecycle steps with one more
+// condition: a second capability, a provider-specific fallback, a count from the config.
+var ruleSteps = []phrase{
+	{`^I try to reboot the VM$`, tryRebootVM},
+	{`^the provider answers OK and the VM is On in every view, or FailedPrecondition and the VM is Off in every view$`, rebootedOrRefused},
+	{`^I try to reconfigure a VM with an unknown id to the desired state of "([^"]*)" with (\d+) CPUs? and (\d+) MiB of memory$`, tryReconfigureUnknownAs},
+	{`^I create a VM with a name of (\d+) characters$`, createVMNamedLong},
+	{`^I ask the gRPC health service about "([^"]*)"$`, askHealth},
+	{`^it answers SERVING$`, answersServing},
+	{`^I create L VMs with distinct names$`, createMany},
+	{`^I take a snapshot "([^"]*)" of the VM "([^"]*)" where the provider offers snapshots$`, takeSnapshotIfOffered},
+	{`^a clone "([^"]*)" of "([^"]*)", or a new VM "([^"]*)" with (\d+) CPUs? and (\d+) MiB of memory where the provider does not clone$`, cloneOrNewVM},
+	{`^the snapshots "([^"]*)" and "([^"]*)" have different ids$`, snapshotsDiffer},
+}
+
+func tryRebootVM(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	a := st.power(ctx, ref, driver.PowerReboot)
+	st.last = &a
+	return nil
+}
+
+// rebootedOrRefused accepts the two honest outcomes of rebooting a stopped VM.
+func rebootedOrRefused(ctx context.Context) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no request was sent")
+	}
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	got, _ := codeOf(st.last.err)
+	switch got {
+	case codes.OK:
+		if err := st.checkPower(ctx, ref, driver.StateOn); err != nil {
+			return fmt.Errorf("%s answered OK: %w", st.last.call, err)
+		}
+		return nil
+	case codes.FailedPrecondition:
+		if err := st.checkPower(ctx, ref, driver.StateOff); err != nil {
+			return fmt.Errorf("%s was refused (FailedPrecondition): %w", st.last.call, err)
+		}
+		return nil
+	}
+	return st.failf("%s: expected OK (and the VM On) or FailedPrecondition (and the VM Off), got %s", st.last.call, answer(st.last.err))
+}
+
+func tryReconfigureUnknownAs(ctx context.Context, alias string, cpu, memory int) error {
+	st := current(ctx)
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	id, err := st.s.unknownVMID(ctx)
+	if err != nil {
+		return st.noUnknownID(err)
+	}
+	spec := ref.spec
+	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	st.last = &attempt{call: st.reconfigureCall(id, ref.name, spec), err: st.d.Reconfigure(octx, id, ref.name, spec)}
+	return nil
+}
+
+// createVMNamedLong creates a VM whose name, run prefix included, is exactly n characters.
+func createVMNamedLong(ctx context.Context, n int) error {
+	st := current(ctx)
+	name := st.vmName(strings.Repeat("n", n))
+	if len(name) != n {
+		return st.failf("cannot build a name of %d characters (got %d): VM names are at most 63", n, len(name))
+	}
+	a := st.create(ctx, name, st.s.cfg.VMSpec)
+	if err := st.expectOK(a.call, a.err); err != nil {
+		return err
+	}
+	if a.id == "" {
+		return st.failf("%s: answered OK with an empty VM id", a.call)
+	}
+	st.vms["vm"] = &vmRef{alias: "vm", name: name, id: a.id, spec: st.s.cfg.VMSpec}
+	return nil
+}
+
+func askHealth(ctx context.Context, service string) error {
+	st := current(ctx)
+	h, ok := st.d.(driver.HealthChecker)
+	if !ok {
+		return st.failf("driver %s has no health check", st.d.Dialect())
+	}
+	rctx, cancel := st.read(ctx)
+	defer cancel()
+	state, err := h.Health(rctx, service)
+	st.health = &healthAnswer{service: service, state: state, err: err}
+	return nil
+}
+
+func answersServing(ctx context.Context) error {
+	st := current(ctx)
+	if st.health == nil {
+		return st.failf("the health service was not asked")
+	}
+	call := fmt.Sprintf("grpc.health.v1.Health/Check(service=%q)", st.health.service)
+	if err := st.expectOK(call, st.health.err); err != nil {
+		return err
+	}
+	if st.health.state != "SERVING" {
+		return st.failf("%s: expected status SERVING, got %s", call, st.health.state)
+	}
+	return nil
+}
+
+// createMany creates L VMs, at most P at a time, each of which must succeed.
+func createMany(ctx context.Context) error {
+	st := current(ctx)
+	n := st.s.cfg.ListCount
+	atts := make([]attempt, n)
+	names := make([]string, n)
+	for i := range n {
+		names[i] = st.vmName(fmt.Sprintf("l%03d", i+1))
+	}
+	sem := make(chan struct{}, max(st.s.cfg.ParallelCreates, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			atts[i] = st.create(ctx, names[i], st.s.cfg.VMSpec)
+		})
+	}
+	wg.Wait()
+	var f []string
+	for i, a := range atts {
+		switch {
+		case a.err != nil:
+			f = append(f, fmt.Sprintf("%s: expected OK, got %s", a.call, answer(a.err)))
+		case a.id == "":
+			f = append(f, fmt.Sprintf("%s: answered OK with an empty VM id", a.call))
+		default:
+			alias := fmt.Sprintf("l%03d", i+1)
+			st.vms[alias] = &vmRef{alias: alias, name: names[i], id: a.id, spec: st.s.cfg.VMSpec}
+		}
+	}
+	return joinFailures(st, fmt.Sprintf("%d creates of distinct VMs must all succeed", n), f)
+}
+
+// offered asks the provider whether it offers snapshots or clones, for a rule that uses
+// one where it exists.
+func (st *scenario) offered(ctx context.Context) (driver.Capabilities, error) {
+	rctx, cancel := st.op(ctx)
+	defer cancel()
+	c, err := st.d.Capabilities(rctx)
+	return c, st.expectOK("GetCapabilities", err)
+}
+
+func takeSnapshotIfOffered(ctx context.Context, alias, vmAlias string) error {
+	st := current(ctx)
+	c, err := st.offered(ctx)
+	if err != nil {
+		return err
+	}
+	if !c.Snapshots {
+		return nil
+	}
+	return takeSnapshot(ctx, alias, vmAlias)
+}
+
+func cloneOrNewVM(ctx context.Context, target, source, alias string, cpu, memory int) error {
+	st := current(ctx)
+	if target != alias {
+		return st.failf("the step names two VMs, %q and %q, for one", target, alias)
+	}
+	c, err := st.offered(ctx)
+	if err != nil {
+		return err
+	}
+	if !c.Clones {
+		return givenVMWith(ctx, alias, cpu, memory)
+	}
+	if err := cloneVM(ctx, source, target); err != nil {
+		return err
+	}
+	return hasHardware(ctx, target, cpu, memory)
+}
+
+func snapshotsDiffer(ctx context.Context, a, b string) error {
+	st := current(ctx)
+	sa, err := st.snapshot(a)
+	if err != nil {
+		return err
+	}
+	sb, err := st.snapshot(b)
+	if err != nil {
+		return err
+	}
+	if sa.id == "" || sb.id == "" {
+		return st.failf("snapshots %q and %q must have non-empty ids, got %q and %q", a, b, sa.id, sb.id)
+	}
+	if sa.id == sb.id {
+		return st.failf("snapshot %q got the id %q, which snapshot %q still holds", b, sb.id, a)
+	}
+	return nil
+}
