@@ -43,12 +43,62 @@ var negativeSteps = []phrase{
 // That only works while the provider never hands the id out again; see probeIDs.
 func (s *Suite) unknownVMID(ctx context.Context) (string, error) {
 	if s.cfg.UnknownVMID != "" {
+		// Checked before every use: the rules that take it power, reconfigure and delete it.
+		if err := s.CheckUnknownVMID(ctx); err != nil {
+			return "", err
+		}
 		return s.cfg.UnknownVMID, nil
 	}
 	s.probeIDs(ctx)
 	s.unknownMu.Lock()
 	defer s.unknownMu.Unlock()
 	return s.unknownVM, s.unknownVMFailed
+}
+
+// UnknownIDInUseError says that the configured unknown VM id names a VM the provider has.
+type UnknownIDInUseError struct{ ID, Name, Seen string }
+
+func (e *UnknownIDInUseError) Error() string {
+	name := ""
+	if e.Name != "" {
+		name = fmt.Sprintf(" (%q)", e.Name)
+	}
+	return fmt.Sprintf("the configured unknown VM id %q names a VM the provider has%s, seen by %s: the rules that use it "+
+		"would power, reconfigure, snapshot, clone and delete that VM; set provider.unknown_vm_id (or --unknown-vm-id) "+
+		"to a well-formed id that no VM has", e.ID, name, e.Seen)
+}
+
+// CheckUnknownVMID makes sure that the configured unknown VM id (Config.UnknownVMID) is
+// unknown: neither Describe nor ListVMs may know it. It returns an *UnknownIDInUseError when
+// one does, and nil when no id is configured or the check could not be made (a provider
+// error is the rules' to judge). The runner calls it before the first scenario; the steps
+// call it again before every use.
+func (s *Suite) CheckUnknownVMID(ctx context.Context) error {
+	id := s.cfg.UnknownVMID
+	if id == "" {
+		return nil
+	}
+	t := s.timeouts()
+	var d driver.Description
+	err := bounded(ctx, t, func(ctx context.Context) (err error) {
+		d, err = s.cfg.Driver.Describe(ctx, id)
+		return err
+	})
+	if err == nil && d.Exists {
+		return &UnknownIDInUseError{ID: id, Name: d.Name, Seen: "Describe"}
+	}
+	var vms []driver.VM
+	if bounded(ctx, t, func(ctx context.Context) (err error) {
+		vms, err = s.cfg.Driver.List(ctx)
+		return err
+	}) == nil {
+		for _, vm := range vms {
+			if vm.ID == id {
+				return &UnknownIDInUseError{ID: id, Name: vm.Name, Seen: "ListVMs"}
+			}
+		}
+	}
+	return nil
 }
 
 // IDReuseError says that the provider gave a new VM the id of one just deleted, as Proxmox

@@ -60,6 +60,10 @@ process target. Against any running provider that speaks the v1 wire protocol:
 				fmt.Fprintf(out, "\nReports in %s (report.html, junit.xml, results.json, ...)\n", reportDir)
 			}
 			if runErr != nil {
+				var ce *config.Error
+				if errors.As(runErr, &ce) {
+					return cli.Exit(cli.CodeUsage, runErr) // a mistake of the configuration, found on the wire
+				}
 				return cli.Exit(1, runErr)
 			}
 			return cli.Exit(res.Report.ExitCode(), nil)

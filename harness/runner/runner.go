@@ -241,6 +241,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		collector.OnAdd(o.OnScenario)
 	}
 
+	if err := suite.CheckUnknownVMID(runCtx); err != nil {
+		// A configuration mistake that would cost a real VM: stop before any scenario runs.
+		rep.Problems = append(rep.Problems, err.Error())
+		plan.Aborted = true
+		stopTarget()
+		return finish(&config.Error{Key: "provider.unknown_vm_id", Err: err})
+	}
+
 	var cucumber bytes.Buffer
 	began := time.Now()
 	concurrency := int(cfg.Tests.Parallel)

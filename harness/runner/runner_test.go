@@ -22,6 +22,7 @@ import (
 	"github.com/vctsio/vcts/harness/results"
 	"github.com/vctsio/vcts/harness/target"
 	"github.com/vctsio/vcts/internal/version"
+	providerv1 "github.com/vctsio/vcts/proto/gen/provider/v1"
 	"github.com/vctsio/vcts/steps"
 )
 
@@ -149,6 +150,37 @@ func TestEndpointTargetAgainstARunningProvider(t *testing.T) {
 	assert.Empty(t, r.Provider.Image, "nothing names the image")
 	assert.Empty(t, r.Provider.Version, "a remote provider does not tell its version")
 	assert.Empty(t, vmsLeft(t, client), "the suite leaves nothing behind in someone else's provider")
+}
+
+func TestAnUnknownVMIDThatExistsStopsTheRunBeforeItCostsTheVM(t *testing.T) {
+	addr, client := provider(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	created, err := client.Create(ctx, &providerv1.CreateRequest{Name: "someones-vm", ClassJson: `{"CPU":2,"MemoryMiB":2048}`})
+	require.NoError(t, err)
+	before, err := client.Describe(ctx, &providerv1.DescribeRequest{Id: created.GetId()})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	res, err := Run(context.Background(), Options{
+		Config:    endpointConfig(t, addr, func(f *config.File) { f.Provider.UnknownVMID = created.GetId() }),
+		ReportDir: dir,
+	})
+	var ce *config.Error
+	require.ErrorAs(t, err, &ce, "a configured id that names a VM is a configuration mistake (exit 2)")
+	assert.Equal(t, "provider.unknown_vm_id", ce.Key)
+	assert.Contains(t, err.Error(), `"someones-vm"`)
+	require.NotNil(t, res)
+	assert.Equal(t, results.VerdictFail, res.Report.Verdict)
+	for _, q := range res.Report.Requirements {
+		assert.NotContains(t, []results.Status{results.Passed, results.Failed}, q.Status, "%s: no scenario ran", q.ID)
+	}
+	assert.Equal(t, []string{"someones-vm"}, vmsLeft(t, client), "the VM is untouched")
+	d, err := client.Describe(ctx, &providerv1.DescribeRequest{Id: created.GetId()})
+	require.NoError(t, err)
+	assert.Equal(t, before.GetPowerState(), d.GetPowerState(), "nothing powered it")
+	assert.Equal(t, before.GetProviderRawJson(), d.GetProviderRawJson(), "nothing reconfigured it")
+	_, err = os.Stat(filepath.Join(dir, report.ResultsFile))
+	assert.NoError(t, err, "the report says why nothing ran")
 }
 
 func TestFailingScenariosFailTheRunAndLeaveNoVMs(t *testing.T) {
