@@ -54,6 +54,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"verify", "--dir", t.TempDir()}, "is not a provider project"},
 		{[]string{"verify", "--profile", "most"}, `--profile: want core, snapshot, clone or all, got "most"`},
 		{[]string{"verify", "extra"}, "takes flags only"},
+		{[]string{"verify", "--start-timeout", "0s"}, "--start-timeout must be positive, got 0s"},
+		{[]string{"verify", "--start-timeout", "-1h"}, "--start-timeout must be positive, got -1h0m0s"},
 		{[]string{"publish", "--name", "acme"}, "missing --image, --tag, --repo, --maintainer, --license"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate": use init, verify or publish`},
 	} {

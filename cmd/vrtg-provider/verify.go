@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,9 @@ Exit codes: 0 conformant for the requested profiles, 1 not conformant or a step 
   vrtg-provider verify --dir ../provider-proxmox --profile core --report-dir /tmp/reports`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("start-timeout") && o.StartTimeout <= 0 {
+				return cli.Usage(fmt.Errorf("--start-timeout must be positive, got %s", o.StartTimeout))
+			}
 			o.Out = cmd.OutOrStdout()
 			if verbose {
 				o.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))

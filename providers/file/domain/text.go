@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -37,8 +38,15 @@ func ValidateName(name string) error {
 			return InvalidArgument("name %s must start with a letter or digit", quoteShort(name))
 		}
 		if !alnum && c != '-' && c != '_' && c != '.' {
+			// Name the whole character, not its first byte (a UTF-8 "é" is two bytes).
+			what := quote(string(rune(c)))
+			if r, size := utf8.DecodeRuneInString(name[i:]); c >= utf8.RuneSelf && !(r == utf8.RuneError && size == 1) {
+				what = quote(string(r))
+			} else if c >= utf8.RuneSelf {
+				what = fmt.Sprintf("the byte 0x%02x (not UTF-8)", c)
+			}
 			return InvalidArgument("name %s contains %s: only letters, digits, '-', '_' and '.' are allowed",
-				quoteShort(name), quote(string(rune(c))))
+				quoteShort(name), what)
 		}
 	}
 	return nil

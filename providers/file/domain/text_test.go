@@ -5,6 +5,15 @@ import (
 	"testing"
 )
 
+func TestValidateNameNamesTheWholeCharacter(t *testing.T) {
+	for in, want := range map[string]string{"wéb": `contains "é"`, "x日本": `contains "日"`, "a\xffb": "the byte 0xff (not UTF-8)"} {
+		err := ValidateName(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateName(%q) = %v, want it to say %s", in, err, want)
+		}
+	}
+}
+
 func TestValidateName(t *testing.T) {
 	tests := []struct {
 		name string
