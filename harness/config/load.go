@@ -332,7 +332,7 @@ func (f *File) validateTLS() error {
 		return nil
 	}
 	if (t.Cert == "") != (t.Key == "") {
-		return errorf("provider.tls", "cert and key go together (mTLS); got only one of them")
+		return errorf("provider.tls", "cert and key go together (mTLS; --tls-cert and --tls-key); got only one of them")
 	}
 	for _, p := range []struct{ key, path string }{{"provider.tls.ca", t.CA}, {"provider.tls.cert", t.Cert}, {"provider.tls.key", t.Key}} {
 		if p.path == "" {

@@ -86,4 +86,6 @@ func TestTransportOptionErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "client certificate")
 	_, err = TransportOption(config.TLS{Enabled: true, CA: pk.dir + "/missing"})
 	assert.ErrorContains(t, err, "tls ca")
+	var ce *config.Error
+	assert.ErrorAs(t, err, &ce, "a wrong TLS file is a configuration mistake (exit 2)")
 }

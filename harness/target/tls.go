@@ -24,18 +24,18 @@ func TransportOption(t config.TLS) (grpc.DialOption, error) {
 	if t.CA != "" {
 		pem, err := os.ReadFile(t.CA)
 		if err != nil {
-			return nil, fmt.Errorf("tls ca: %w", err)
+			return nil, &config.Error{Key: "provider.tls.ca", Err: fmt.Errorf("tls ca: %w", err)}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca %s: no PEM certificate in it", t.CA)
+			return nil, &config.Error{Key: "provider.tls.ca", Err: fmt.Errorf("%s holds no PEM certificate", t.CA)}
 		}
 		tc.RootCAs = pool
 	}
 	if t.Cert != "" || t.Key != "" {
 		pair, err := tls.LoadX509KeyPair(t.Cert, t.Key)
 		if err != nil {
-			return nil, fmt.Errorf("tls client certificate: %w", err)
+			return nil, &config.Error{Key: "provider.tls.cert", Err: fmt.Errorf("tls client certificate: %w", err)}
 		}
 		tc.Certificates = []tls.Certificate{pair}
 	}

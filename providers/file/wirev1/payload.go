@@ -36,7 +36,7 @@ func parseObject(field, s string) (jsonObject, error) {
 	}
 	var obj jsonObject
 	if err := decodeOne([]byte(s), &obj); err != nil {
-		return nil, domain.InvalidArgument("%s is not a JSON object: %v", field, err)
+		return nil, domain.InvalidArgument("%s is not a JSON object: %s", field, jsonProblem(err))
 	}
 	if obj == nil {
 		return nil, domain.InvalidArgument("%s is not a JSON object: null", field)
@@ -57,6 +57,22 @@ func checkJSON(field, s string) error {
 		return domain.InvalidArgument("%s is not valid JSON", field)
 	}
 	return nil
+}
+
+// jsonProblem says what is wrong with a payload in the client's terms: encoding/json's own
+// messages name Go types of this package, which mean nothing to a client.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return "it is a JSON " + te.Value
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d (%v)", se.Offset, se)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "the JSON ends too early"
+	}
+	return err.Error()
 }
 
 // decodeOne decodes exactly one JSON value.
@@ -187,7 +203,7 @@ func DecodeDisks(field, s string) ([]domain.Disk, error) {
 	}
 	var raw []json.RawMessage
 	if err := decodeOne([]byte(s), &raw); err != nil {
-		return nil, domain.InvalidArgument(`%s is not a JSON list of disks, e.g. [{"SizeGiB":20}]: %v`, field, err)
+		return nil, domain.InvalidArgument(`%s is not a JSON list of disks, e.g. [{"SizeGiB":20}]: %s`, field, jsonProblem(err))
 	}
 	return decodeDiskList(field, raw)
 }

@@ -227,3 +227,22 @@ func FuzzDecodeDesired(f *testing.F) {
 		}
 	})
 }
+
+// Messages speak JSON, not the Go types the decoder happens to use.
+func TestPayloadErrorsNameNoGoTypes(t *testing.T) {
+	for _, tc := range []struct {
+		decode func() error
+		want   string
+	}{
+		{func() error { _, err := DecodeClass("class_json", `[1,2]`); return err }, "class_json is not a JSON object: it is a JSON array"},
+		{func() error { _, err := DecodeClass("class_json", `"x"`); return err }, "it is a JSON string"},
+		{func() error { _, err := DecodeClass("class_json", `{"CPU":`); return err }, "the JSON ends too early"},
+		{func() error { _, err := DecodeClass("class_json", `{CPU:2}`); return err }, "invalid JSON at byte 2"},
+		{func() error { _, err := DecodeDisks("disks_json", `{"SizeGiB":20}`); return err }, "it is a JSON object"},
+	} {
+		err := tc.decode()
+		require.Error(t, err)
+		require.Contains(t, err.Error(), tc.want)
+		require.NotContains(t, err.Error(), "Go value", err.Error())
+	}
+}
