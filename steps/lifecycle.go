@@ -81,7 +81,15 @@ func (st *scenario) createVM(ctx context.Context, alias string, spec driver.Spec
 	alias = aliasOr(alias)
 	name := st.vmName(alias)
 	a := st.create(ctx, name, spec)
+	if a.err != nil {
+		if raw, ok := st.d.(driver.RawPayloads); ok {
+			a.call = fmt.Sprintf("%s [sent %s]", a.call, raw.CreatePayload(spec))
+		}
+	}
 	if err := st.expectOK(a.call, a.err); err != nil {
+		if !runEnded(ctx) {
+			st.s.createRefused(err.Error())
+		}
 		return nil, err
 	}
 	if a.id == "" {

@@ -44,6 +44,30 @@ type Suite struct {
 	unknownVMFailed error
 	// unknownVMDerived: unknownVM was proposed by the suite (numericUnknownID).
 	unknownVMDerived bool
+
+	// refused counts the scenarios whose own VM the provider refused to create; firstRefusal
+	// is the first such failure.
+	refusedMu    sync.Mutex
+	refused      int
+	firstRefusal string
+}
+
+// CreatesRefused says how many scenarios could not create the VM they start from, and the
+// first such failure: when it is most of them, the provider refuses the suite's VM itself
+// (an image or disk it does not have), which the configuration can fix.
+func (s *Suite) CreatesRefused() (int, string) {
+	s.refusedMu.Lock()
+	defer s.refusedMu.Unlock()
+	return s.refused, s.firstRefusal
+}
+
+func (s *Suite) createRefused(msg string) {
+	s.refusedMu.Lock()
+	defer s.refusedMu.Unlock()
+	if s.refused == 0 {
+		s.firstRefusal = msg
+	}
+	s.refused++
 }
 
 // stepDef is one step definition: a phrase and the function godog calls for it.

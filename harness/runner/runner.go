@@ -62,6 +62,10 @@ type Result struct {
 	Files []string
 }
 
+// refusedCreatesHint is how many scenarios must fail to create their starting VM before the
+// report suggests that the configured VM does not suit the provider.
+const refusedCreatesHint = 5
+
 // interruptedSweepDelay is how long after an interrupted run's cleanup the runner sweeps
 // for the suite's VMs once more.
 const interruptedSweepDelay = 500 * time.Millisecond
@@ -292,6 +296,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cancel()
 	if cleanErr != nil {
 		rep.Problems = append(rep.Problems, "cleanup through the provider failed; VMs may be left behind: "+cleanErr.Error())
+	}
+	if n, first := suite.CreatesRefused(); n >= refusedCreatesHint {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d scenarios could not create the VM they start from; the first: %s. "+
+			"A provider that refuses the suite's VM (an image, disk or network it does not have) needs profiles.core.vm_specs "+
+			"in the configuration (docs/config.md)", n, firstLine(first)))
 	}
 	switch {
 	case interrupted && ctx.Err() != nil:

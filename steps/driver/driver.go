@@ -203,6 +203,8 @@ type RawPayloads interface {
 	ReconfigureRaw(ctx context.Context, id, desiredJSON string) error
 	// DesiredJSON is the desired state Reconfigure sends for a VM named name.
 	DesiredJSON(name string, spec Spec) string
+	// CreatePayload renders the JSON fields Create sends for spec, for failure messages.
+	CreatePayload(spec Spec) string
 	// CloneRaw is Clone with classJSON sent verbatim as the override.
 	CloneRaw(ctx context.Context, sourceID, target, classJSON string) (id string, err error)
 }

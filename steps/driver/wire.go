@@ -376,6 +376,18 @@ func imageJSON(s Spec) string {
 // field-name keys, carrying the VM's name, class, image and disks (null when none was asked
 // for, as Go encodes a nil list), and the configured networks and placement when there are
 // any.
+func (w *wire) CreatePayload(s Spec) string {
+	parts := []string{"class_json=" + classJSON(s), "image_json=" + imageJSON(s)}
+	for _, f := range []struct{ name, v string }{
+		{"disks_json", disksJSON(s)}, {"networks_json", s.NetworksJSON}, {"placement_json", s.PlacementJSON},
+	} {
+		if f.v != "" {
+			parts = append(parts, f.name+"="+f.v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 func (w *wire) DesiredJSON(name string, s Spec) string {
 	type class struct {
 		CPU       int32
