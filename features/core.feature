@@ -496,12 +496,13 @@ Feature: Core profile
 
   @core @CORE-049
   Scenario: Rebooting a stopped VM starts it, or is refused and leaves it Off
-    A reboot ends with the VM On. Real hypervisors refuse to reboot a VM that is not running
-    (FailedPrecondition); answering OK and leaving the VM Off tells the manager it runs.
+    A reboot ends with the VM On. Real hypervisors refuse to reboot a VM that is not running:
+    FailedPrecondition, or a task that ends with an error. Answering OK and leaving the VM Off
+    tells the manager it runs.
 
     Given a stopped VM
     When I try to reboot the VM
-    Then the provider answers OK and the VM is On in every view, or FailedPrecondition and the VM is Off in every view
+    Then the provider answers OK and the VM is On in every view, or refuses it and the VM is Off in every view
 
   @core @CORE-050 @needs-raw-payload
   Scenario: A reconfigure sent to an unknown id answers NotFound, even when its desired state names an existing VM

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -15,7 +16,7 @@ import (
 // condition: a second capability, a provider-specific fallback, a count from the config.
 var ruleSteps = []phrase{
 	{`^I try to reboot the VM$`, tryRebootVM},
-	{`^the provider answers OK and the VM is On in every view, or FailedPrecondition and the VM is Off in every view$`, rebootedOrRefused},
+	{`^the provider answers OK and the VM is On in every view, or refuses it and the VM is Off in every view$`, rebootedOrRefused},
 	{`^I try to reconfigure a VM with an unknown id to the desired state of "([^"]*)" with (\d+) CPUs? and (\d+) MiB of memory$`, tryReconfigureUnknownAs},
 	{`^I create a VM with a name of (\d+) characters$`, createVMNamedLong},
 	{`^I ask the gRPC health service about "([^"]*)"$`, askHealth},
@@ -48,19 +49,22 @@ func rebootedOrRefused(ctx context.Context) error {
 		return err
 	}
 	got, _ := codeOf(st.last.err)
-	switch got {
-	case codes.OK:
+	var task *driver.TaskError
+	failedTask := errors.As(st.last.err, &task) && !task.TimedOut
+	switch {
+	case st.last.err == nil:
 		if err := st.checkPower(ctx, ref, driver.StateOn); err != nil {
 			return fmt.Errorf("%s answered OK: %w", st.last.call, err)
 		}
 		return nil
-	case codes.FailedPrecondition:
+	case got == codes.FailedPrecondition || failedTask:
 		if err := st.checkPower(ctx, ref, driver.StateOff); err != nil {
-			return fmt.Errorf("%s was refused (FailedPrecondition): %w", st.last.call, err)
+			return fmt.Errorf("%s was refused (%s): %w", st.last.call, answer(st.last.err), err)
 		}
 		return nil
 	}
-	return st.failf("%s: expected OK (and the VM On) or FailedPrecondition (and the VM Off), got %s", st.last.call, answer(st.last.err))
+	return st.failf("%s: expected OK (and the VM On), or a refusal (FailedPrecondition, or a task that ends with an error) and the VM Off; got %s",
+		st.last.call, answer(st.last.err))
 }
 
 func tryReconfigureUnknownAs(ctx context.Context, alias string, cpu, memory int) error {

@@ -108,6 +108,7 @@ type snapshot struct {
 type task struct {
 	id       string
 	done     bool
+	err      string // the task's exit status when it failed, as Proxmox reports it
 	finished chan struct{}
 }
 
@@ -428,6 +429,7 @@ func (p *Provider) ListVMs(context.Context, *providerv1.ListVMsRequest) (*provid
 }
 
 // Power: ON and REBOOT end running, OFF and SHUTDOWN_GRACEFUL stopped. A template cannot run.
+// As Proxmox's qmreboot, a reboot of a stopped VM is a task that fails: it starts nothing.
 func (p *Provider) Power(_ context.Context, req *providerv1.PowerRequest) (*providerv1.TaskResponse, error) {
 	if _, err := p.parseVMID("id", req.GetId()); err != nil {
 		return nil, err
@@ -458,7 +460,12 @@ func (p *Provider) Power(_ context.Context, req *providerv1.PowerRequest) (*prov
 	if v.template && running {
 		return nil, status.Errorf(codes.FailedPrecondition, "VM %d is a template and cannot be started", v.id)
 	}
-	t := p.schedule(kind, v.id, []*vm{v}, func() {
+	var t *task
+	t = p.schedule(kind, v.id, []*vm{v}, func() {
+		if kind == "qmreboot" && !v.running {
+			t.err = fmt.Sprintf("VM %d not running", v.id)
+			return
+		}
 		v.running = running
 	})
 	return &providerv1.TaskResponse{Task: ref(t)}, nil
@@ -534,7 +541,7 @@ func (p *Provider) TaskStatus(_ context.Context, req *providerv1.TaskStatusReque
 	if t == nil {
 		return nil, status.Errorf(codes.NotFound, "task %.80q not found on %s", id, node)
 	}
-	return &providerv1.TaskStatusResponse{Done: t.done}, nil
+	return &providerv1.TaskStatusResponse{Done: t.done, Error: t.err}, nil
 }
 
 // isUPID: UPID:node:pid:pstart:starttime:type:id:user: (nine fields, the last empty).
