@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -116,6 +117,12 @@ func (f *Flags) Options(name string, logOut io.Writer) (Options, error) {
 	for flagName, addr := range map[string]string{"grpc-addr": *f.grpcAddr, "http-addr": *f.httpAddr} {
 		if addr == "" {
 			return Options{}, fmt.Errorf("--%s is empty: give host:port, e.g. :9443 or 127.0.0.1:0", flagName)
+		}
+		// The shape only; whether the port is free is a start-up matter (exit 1).
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			return Options{}, fmt.Errorf("--%s %q: want host:port, e.g. :9443 or 127.0.0.1:0", flagName, addr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return Options{}, fmt.Errorf("--%s %q: the port must be a number from 0 to 65535", flagName, addr)
 		}
 	}
 	return Options{

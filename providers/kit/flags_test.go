@@ -97,6 +97,9 @@ func TestFlagsRejectBadValues(t *testing.T) {
 		{[]string{"--shutdown-timeout", "0s"}, "must be positive"},
 		{[]string{"--grpc-addr", ""}, "--grpc-addr is empty"},
 		{[]string{"--http-addr", ""}, "--http-addr is empty"},
+		{[]string{"--grpc-addr", "nope"}, `--grpc-addr "nope": want host:port`},
+		{[]string{"--http-addr", "127.0.0.1:http"}, "the port must be a number"},
+		{[]string{"--http-addr", "127.0.0.1:70000"}, "the port must be a number from 0 to 65535"},
 	} {
 		f, _ := parse(t, nil, tc.args...)
 		_, err := f.Options("file", io.Discard)
