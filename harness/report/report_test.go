@@ -348,3 +348,11 @@ func TestRunsSharingAFolderWriteOneAtATime(t *testing.T) {
 		assert.Contains(t, string(b), loaded.RunID, "%s belongs to the run results.json is from", n)
 	}
 }
+
+func TestCheckDirRefusesADirectoryWhereAReportGoes(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, CheckDir(dir))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, JUnitFile), 0o755))
+	err := CheckDir(dir)
+	require.ErrorContains(t, err, "junit.xml is a directory")
+}

@@ -40,7 +40,15 @@ func CheckDir(dir string) error {
 		return err
 	}
 	name := f.Name()
-	return errors.Join(f.Close(), os.Remove(name))
+	if err := errors.Join(f.Close(), os.Remove(name)); err != nil {
+		return err
+	}
+	for _, n := range []string{ResultsFile, JUnitFile, CucumberFile, HTMLFile, SummaryFile, BadgeFile, CatalogFile} {
+		if st, err := os.Stat(filepath.Join(dir, n)); err == nil && st.IsDir() {
+			return fmt.Errorf("%s is a directory; a report file goes there", filepath.Join(dir, n))
+		}
+	}
+	return nil
 }
 
 // WriteAll writes every report into dir (created if missing) and returns the paths
