@@ -2,6 +2,9 @@ package target
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +91,16 @@ func TestTransportOptionErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "tls ca")
 	var ce *config.Error
 	assert.ErrorAs(t, err, &ce, "a wrong TLS file is a configuration mistake (exit 2)")
+}
+
+func TestEndpointThatIsNoGRPCServerFailsFast(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	t.Cleanup(srv.Close)
+	e := NewEndpoint(strings.TrimPrefix(srv.URL, "http://"), config.TLS{})
+	e.StartTimeout = 30 * time.Second // far longer than the test may take: the answer must end the wait
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.Start(ctx)
+	require.ErrorContains(t, err, "does not speak gRPC (HTTP/2)")
+	require.NoError(t, ctx.Err(), "the wait ended on the answer, not on a timeout")
 }

@@ -48,11 +48,18 @@ func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, s
 		}
 		// A provider that answers with a TLS failure (an unknown CA, another name, a missing
 		// client certificate) is up and will answer the same way until the start timeout.
-		if tlsFailure(err) {
+		switch {
+		case tlsFailure(err):
 			if tlsFailures++; tlsFailures >= 3 {
 				return fmt.Errorf("TLS with the provider at %s failed: %v (check --tls-ca, --tls-cert, --tls-key and --tls-server-name)", endpoint, err)
 			}
-		} else {
+		case notGRPC(err):
+			// Something answers, but not in HTTP/2: an HTTP port (the provider's 8080) or
+			// another service, which will not turn into a gRPC server.
+			if tlsFailures++; tlsFailures >= 3 {
+				return fmt.Errorf("%s does not speak gRPC (HTTP/2): %v (is it the provider's HTTP port, e.g. 8080, instead of its gRPC port, e.g. 9443?)", endpoint, err)
+			}
+		default:
 			tlsFailures = 0
 		}
 		switch {
@@ -71,6 +78,17 @@ func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, s
 		case <-tick.C:
 		}
 	}
+}
+
+// notGRPC reports whether the server at the other end answered, but not with HTTP/2's
+// preface: it is no gRPC server.
+func notGRPC(err error) bool {
+	if status.Code(err) != codes.Unavailable {
+		return false
+	}
+	msg := status.Convert(err).Message()
+	return strings.Contains(msg, "error reading server preface") && !strings.Contains(msg, "EOF") &&
+		!strings.Contains(msg, "connection reset")
 }
 
 // tlsFailure reports whether a call failed in the TLS handshake, on either side.
