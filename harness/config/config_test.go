@@ -377,3 +377,24 @@ func TestStrictErrorsNameEveryMistake(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Contains(t, err.Error(), "\n  and 4 more", "a flood of mistakes is cut short")
 }
+
+func TestImageFlagOnlyForTheContainerTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Overrides
+		kind string
+	}{
+		{"default process target", Overrides{Image: "x/y:1"}, "process"},
+		{"endpoint", Overrides{Image: "x/y:1", Endpoint: "127.0.0.1:9443"}, "endpoint"},
+	} {
+		f := Default()
+		err := f.Apply(tc.o)
+		var ce *Error
+		require.ErrorAs(t, err, &ce, tc.name)
+		assert.Equal(t, "--image", ce.Key)
+		assert.Contains(t, err.Error(), "the "+tc.kind+" target runs no image")
+	}
+	f := Default()
+	require.NoError(t, f.Apply(Overrides{Image: "x/y:1", Target: TargetContainer}))
+	assert.Equal(t, "x/y:1", f.Target.Image)
+}

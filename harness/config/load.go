@@ -152,6 +152,17 @@ func (f *File) Apply(o Overrides) error {
 	set(&f.Target.Image, o.Image)
 	set(&f.Provider.UnknownVMID, o.UnknownVMID)
 	set(&f.Provider.UnknownTaskID, o.UnknownTaskID)
+	if o.Image != "" {
+		kind := f.Target.Kind
+		if kind == "" && f.Provider.Endpoint != "" {
+			kind = TargetEndpoint
+		} else if kind == "" {
+			kind = TargetProcess
+		}
+		if kind != TargetContainer {
+			return &Error{Source: "flags", Key: "--image", Err: fmt.Errorf("applies to the container target (--target container); the %s target runs no image", kind)}
+		}
+	}
 	if o.Concurrency < 0 {
 		return &Error{Source: "flags", Key: "--concurrency", Err: fmt.Errorf("must be positive, got %d", o.Concurrency)}
 	}
