@@ -245,7 +245,7 @@ func TestFlagsOverrideTheFile(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Apply(Overrides{
 		Endpoint: "127.0.0.1:7000", Dialect: DialectTutorial, Concurrency: 3, Timeout: 2 * time.Minute,
-		Tags: "@CORE-001", TLSCA: ca, TLSServerName: "p.local", Image: "x/y:z",
+		Tags: "@CORE-001", TLSCA: ca, TLSServerName: "p.local",
 		UnknownVMID: "999999", UnknownTaskID: "UPID:x",
 	}))
 	require.NoError(t, f.Finalize("/config/dir"))
@@ -255,7 +255,6 @@ func TestFlagsOverrideTheFile(t *testing.T) {
 	assert.Equal(t, 2*time.Minute, f.Tests.Timeout.D())
 	assert.Equal(t, "@CORE-001", f.Tests.Tags)
 	assert.Equal(t, TLS{Enabled: true, CA: ca, ServerName: "p.local"}, f.Provider.TLS, "any TLS flag enables TLS; flag paths are not rebased on the config dir")
-	assert.Equal(t, "x/y:z", f.Target.Image)
 	assert.Equal(t, "999999", f.Provider.UnknownVMID)
 	assert.Equal(t, "UPID:x", f.Provider.UnknownTaskID)
 
