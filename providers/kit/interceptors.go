@@ -85,7 +85,7 @@ func observation(ctx context.Context, log *slog.Logger, m *metrics, fullMethod s
 	ctx = context.WithValue(ctx, requestIDKey{}, id)
 	// Best effort: SetHeader only fails once headers were sent, which cannot have happened yet.
 	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id))
-	service, method := splitMethod(fullMethod)
+	service, method := m.labels(fullMethod)
 
 	return ctx, func(err error) {
 		elapsed := time.Since(start)
@@ -105,7 +105,7 @@ func observation(ctx context.Context, log *slog.Logger, m *metrics, fullMethod s
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", id),
-			slog.String("method", fullMethod),
+			slog.String("method", shortMethod(fullMethod)),
 			slog.String("code", code.String()),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		}
@@ -114,6 +114,22 @@ func observation(ctx context.Context, log *slog.Logger, m *metrics, fullMethod s
 		}
 		log.LogAttrs(ctx, level, "rpc", attrs...)
 	}
+}
+
+// shortMethod bounds a method name for the log: an unknown one is the client's to choose.
+func shortMethod(full string) string {
+	const limit = 200
+	if len(full) > limit {
+		return full[:limit] + "..."
+	}
+	return full
+}
+
+// unknownMethod answers a method no service registered, as gRPC itself would, but through
+// the interceptors, so that the call is logged and counted like any other.
+func unknownMethod(_ any, ss grpc.ServerStream) error {
+	full, _ := grpc.MethodFromServerStream(ss)
+	return status.Errorf(codes.Unimplemented, "unknown method %s", shortMethod(full))
 }
 
 func observeUnary(log *slog.Logger, m *metrics) grpc.UnaryServerInterceptor {
@@ -144,7 +160,7 @@ func observeStream(log *slog.Logger, m *metrics) grpc.StreamServerInterceptor {
 
 // recovered turns a handler panic into codes.Internal; the stack goes to the log, not the client.
 func recovered(ctx context.Context, log *slog.Logger, m *metrics, fullMethod string, p any) error {
-	service, method := splitMethod(fullMethod)
+	service, method := m.labels(fullMethod)
 	m.panics.WithLabelValues(service, method).Inc()
 	id := RequestID(ctx)
 	log.Error("handler panicked",

@@ -115,6 +115,7 @@ func Listen(opts Options, register func(*grpc.Server)) (*Server, error) {
 		grpc.ForceServerCodecV2(codec),
 		grpc.ChainUnaryInterceptor(observeUnary(log, m), codec.refuseUndecodable, recoverUnary(log, m)),
 		grpc.ChainStreamInterceptor(observeStream(log, m), recoverStream(log, m)),
+		grpc.UnknownServiceHandler(unknownMethod),
 	}
 	if creds != nil {
 		srvOpts = append(srvOpts, grpc.Creds(creds))

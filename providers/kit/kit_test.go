@@ -3,6 +3,7 @@ package kit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -447,4 +448,23 @@ func TestUndecodableRequestIsInvalidArgument(t *testing.T) {
 	require.NotNil(t, m, "undecodable requests are counted")
 	assert.Equal(t, 2.0, m.GetCounter().GetValue())
 	assert.Len(t, logs.records(t, "rpc"), 3, "and logged")
+}
+
+func TestUnknownMethodsAreLoggedAndCountedUnderOneLabel(t *testing.T) {
+	var logs syncBuffer
+	r := start(t, plaintextOptions(t, &logs), newFakeProvider())
+	conn := dialPlain(t, r.srv.GRPCAddr().String())
+	for _, method := range []string{"/provider.v1.Provider/NoSuchCall", "/no.such.Service/Call", "/x/" + strings.Repeat("y", 500)} {
+		var in, out []byte
+		err := conn.Invoke(t.Context(), method, &in, &out, grpc.ForceCodecV2(rawCodec{}))
+		require.Equal(t, codes.Unimplemented, status.Code(err), method)
+	}
+	m := sample(scrape(t, r), MetricRequests, map[string]string{"service": "unknown", "method": "unknown", "code": "Unimplemented"})
+	require.NotNil(t, m, "unknown methods are counted, under one label set")
+	assert.Equal(t, 3.0, m.GetCounter().GetValue())
+	recs := logs.records(t, "rpc")
+	require.Len(t, recs, 3, "and logged")
+	for _, rec := range recs {
+		assert.LessOrEqual(t, len(fmt.Sprint(rec["method"])), 203, "a client's method name is cut short in the log")
+	}
 }

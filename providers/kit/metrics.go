@@ -21,6 +21,18 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	panics   *prometheus.CounterVec
+	// known holds the registered methods ("/pkg.Service/Method"), learnt before the server
+	// serves; any other method is counted under "unknown", so that a client cannot grow the
+	// label sets with names of its own.
+	known map[string]bool
+}
+
+// labels are the service and method labels of a call.
+func (m *metrics) labels(fullMethod string) (service, method string) {
+	if m.known != nil && !m.known[fullMethod] {
+		return "unknown", "unknown"
+	}
+	return splitMethod(fullMethod)
 }
 
 func newMetrics(reg *prometheus.Registry, provider string) (*metrics, error) {
@@ -70,12 +82,13 @@ func (p slogPrinter) Println(v ...any) { p.log.Error("metrics scrape", "error", 
 func (m *metrics) zeroPanics(gs interface {
 	GetServiceInfo() map[string]grpc.ServiceInfo
 }) {
+	m.known = map[string]bool{}
 	for service, info := range gs.GetServiceInfo() {
-		if quiet(service) {
-			continue
-		}
 		for _, method := range info.Methods {
-			m.panics.WithLabelValues(service, method.Name)
+			m.known["/"+service+"/"+method.Name] = true
+			if !quiet(service) {
+				m.panics.WithLabelValues(service, method.Name)
+			}
 		}
 	}
 }
