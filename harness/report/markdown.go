@@ -157,10 +157,15 @@ func Headline(r *results.Report) string {
 		}
 		return "⚠️ Partially conformant: nothing failed unexpectedly, but " + strings.Join(parts, " and ") + ". Not a full pass."
 	}
-	var failed, stale int
+	var failed, stale, ran int
 	for _, p := range r.Profiles {
 		failed += p.Failed
 		stale += p.Stale
+		ran += p.Passed + p.Failed + p.KnownFailing + p.Stale
+	}
+	if ran == 0 && len(r.Problems) > 0 {
+		// Nothing judged the provider: the run could not reach it, or stopped before.
+		return "❌ Not tested: " + strings.Join(r.Problems, "; ") + ". No requirement ran, so nothing is known about the provider yet."
 	}
 	var parts []string
 	if failed > 0 {

@@ -356,3 +356,12 @@ func TestCheckDirRefusesADirectoryWhereAReportGoes(t *testing.T) {
 	err := CheckDir(dir)
 	require.ErrorContains(t, err, "junit.xml is a directory")
 }
+
+func TestHeadlineOfARunThatNeverReachedTheProvider(t *testing.T) {
+	r := &results.Report{Problems: []string{"process target: provider exited before it was SERVING"}}
+	results.Evaluate(r, []results.RequirementInfo{{ID: "CORE-001", Profile: "core", Rule: "r"}}, nil,
+		results.Plan{Profiles: []string{"core"}, Selected: 1, Aborted: true})
+	h := Headline(r)
+	assert.True(t, strings.HasPrefix(h, "❌ Not tested: process target: provider exited"), h)
+	assert.Contains(t, h, "nothing is known about the provider")
+}
