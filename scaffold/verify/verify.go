@@ -187,6 +187,9 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if len(res.Files) > 0 {
 		fmt.Fprintf(out, "\nReports in %s (results.json, report.html, junit.xml, badge.svg, ...)\n", o.ReportDir)
 	}
+	if ctx.Err() != nil && runErr == nil {
+		runErr = errInterrupted
+	}
 	oc.Verdict = verdictLine(p, rep, runErr)
 	fmt.Fprintf(out, "\n%s\n", oc.Verdict)
 	return oc, nil
@@ -270,6 +273,9 @@ func goStep(ctx context.Context, out io.Writer, dir, goBin, step string, args ..
 
 func indent(s string) string { return "    " + strings.ReplaceAll(s, "\n", "\n    ") }
 
+// errInterrupted marks a run that Ctrl-C (or the caller's context) stopped.
+var errInterrupted = errors.New("interrupted")
+
 // verdictLine is the one verdict verify gives: for the profiles that were requested.
 func verdictLine(p project.Project, r *results.Report, runErr error) string {
 	name := project.Command(p.Name)
@@ -283,6 +289,8 @@ func verdictLine(p project.Project, r *results.Report, runErr error) string {
 	}
 	profiles := strings.Join(parts, ", ")
 	switch {
+	case errors.Is(runErr, errInterrupted):
+		return fmt.Sprintf("STOPPED: %s was not fully tested: the run was interrupted (%s)", name, profiles)
 	case runErr != nil:
 		return fmt.Sprintf("FAIL: %s could not be tested: %v", name, firstLine(runErr.Error()))
 	case r.Verdict == results.VerdictPass:

@@ -108,6 +108,7 @@ func TestVerdictLine(t *testing.T) {
 	rep.Verdict, rep.Profiles[0].Verdict = results.VerdictFail, results.VerdictFail
 	assert.True(t, strings.HasPrefix(verdictLine(p, rep, nil), "FAIL: provider-acme is not conformant (core fail"))
 	assert.Equal(t, "FAIL: provider-acme could not be tested: endpoint target: boom", verdictLine(p, rep, errors.New("endpoint target: boom\ndetails")))
+	assert.True(t, strings.HasPrefix(verdictLine(p, rep, errInterrupted), "STOPPED: provider-acme was not fully tested: the run was interrupted"))
 }
 
 // generated writes a project that builds against this checkout, after edit changes it.
