@@ -40,7 +40,7 @@ func ValidateName(name string) error {
 		if !alnum && c != '-' && c != '_' && c != '.' {
 			// Name the whole character, not its first byte (a UTF-8 "é" is two bytes).
 			what := quote(string(rune(c)))
-			if r, size := utf8.DecodeRuneInString(name[i:]); c >= utf8.RuneSelf && !(r == utf8.RuneError && size == 1) {
+			if r, size := utf8.DecodeRuneInString(name[i:]); c >= utf8.RuneSelf && (r != utf8.RuneError || size != 1) {
 				what = quote(string(r))
 			} else if c >= utf8.RuneSelf {
 				what = fmt.Sprintf("the byte 0x%02x (not UTF-8)", c)
