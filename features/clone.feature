@@ -151,3 +151,49 @@ Feature: Clone profile
     And I reconfigure the VM "source" to 3 CPUs and 3072 MiB of memory
     When I clone "source" to "copy"
     Then the VM "copy" has 3 CPUs and 3072 MiB of memory in every view
+
+  @clone @CLONE-017 @needs-clone-override @needs-raw-payload
+  Scenario Outline: A clone override that is no CPU count or memory size is rejected as invalid and makes no clone
+    As CORE-014 and CORE-015 for create: a provider that reads an unreadable override as "no
+    override" (or 0 as "keep the source's") makes a clone of another size than the manager
+    asked for.
+
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    When I try to clone "source" to "copy" with the class JSON '<class>'
+    Then the provider answers InvalidArgument
+    And the VM list shows no VM under the name of "copy"
+
+    Examples:
+      | class                |
+      | {"cpu":0}            |
+      | {"cpu":-2}           |
+      | {"cpu":2.5}          |
+      | {"cpu":"four"}       |
+      | {"memory":"0Mi"}     |
+      | {"memory":"lots"}    |
+      | not json             |
+
+  @clone @CLONE-018
+  Scenario: Cloning to the name of another VM's clone is refused and leaves that clone as it was
+    As CLONE-014 for a name held by a clone: it is a clone, but of another source, so it is not
+    the answer to a retry of this clone.
+
+    Given a VM "source" with 2 CPUs and 2048 MiB of memory
+    And a VM "other" with 3 CPUs and 3072 MiB of memory
+    And I clone "other" to "copy"
+    When I try to clone "source" to the name of "copy"
+    Then the provider refuses it as AlreadyExists, FailedPrecondition or InvalidArgument
+    And the VM "copy" has 3 CPUs and 3072 MiB of memory in every view
+    And the VM list shows exactly one VM under the name of "copy"
+
+  @clone @CLONE-019
+  Scenario: Repeating the clone of a clone returns that clone and creates nothing new
+    As CLONE-012 one generation down: the source of the retried clone is itself a clone.
+
+    Given a VM "source"
+    And I clone "source" to "copy"
+    And I clone "copy" to "copy2"
+    When I send the same clone of "copy" to "copy2" N times
+    Then every repetition succeeds
+    And every repetition returns the id of "copy2"
+    And the VM list shows exactly one VM under the name of "copy2"

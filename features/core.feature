@@ -251,11 +251,13 @@ Feature: Core profile
     And the VM has 2 CPUs and 2048 MiB of memory in every view
 
     Examples:
-      | desired                                 |
-      | {"Class":{"CPU":4,                      |
-      | not json                                |
-      | {"Class":{"CPU":"four"}}                |
-      | {"Class":{"CPU":4,"MemoryMiB":4096}}}   |
+      | desired                                       |
+      | {"Class":{"CPU":4,                            |
+      | not json                                      |
+      | {"Class":{"CPU":"four"}}                      |
+      | {"Class":{"CPU":4,"MemoryMiB":4096}}}         |
+      | {"Class":{"CPU":4294967298,"MemoryMiB":2048}} |
+      | {"Class":{"CPU":2.5,"MemoryMiB":2048}}        |
 
   @core @CORE-028
   Scenario: Repeating a reconfigure is safe and keeps the requested hardware
@@ -544,3 +546,27 @@ Feature: Core profile
 
     When I create L VMs with distinct names
     Then the VM list shows all of them under their names
+
+  @core @CORE-054
+  Scenario: Reconfiguring a stopped VM to fewer CPUs and less memory shows the change
+    Every other reconfigure grows a VM; a provider that only ever adds (hot-add code used for
+    every change) answers OK to a shrink it never makes. A stopped VM can shrink on every
+    hypervisor.
+
+    Given a VM with 4 CPUs and 4096 MiB of memory
+    And I power the VM off
+    When I reconfigure the VM to 2 CPUs and 2048 MiB of memory
+    Then the VM has 2 CPUs and 2048 MiB of memory in every view
+    And the VM is Off in every view
+
+  @core @CORE-055
+  Scenario: Reconfiguring a running VM to fewer CPUs and less memory shows the change, or is refused
+    Hypervisors rarely remove CPUs or memory from a running guest. Refusing (FailedPrecondition,
+    InvalidArgument, Unimplemented, or a task that ends with an error) or stopping the VM for the
+    change are honest; answering OK and keeping the old size is not.
+
+    Given a VM with 4 CPUs and 4096 MiB of memory
+    And I power the VM on
+    When I try to reconfigure the VM to 2 CPUs and 2048 MiB of memory
+    Then the provider answers OK and the VM has 2 CPUs and 2048 MiB of memory in every view, or refuses it and the VM has 4 CPUs and 4096 MiB of memory in every view
+

@@ -244,3 +244,17 @@ Feature: Snapshot profile
     Then the VM has 3 CPUs and 3072 MiB of memory in every view
     When I revert the VM to snapshot "s3"
     Then the VM has 4 CPUs and 4096 MiB of memory in every view
+
+  @snapshot @SNAP-022 @needs-snapshot-revert
+  Scenario: Reverting a VM leaves its clones as they were
+    A clone is independent: a provider that keeps a clone linked to its source's snapshot tree
+    must not carry the source's revert over to it. Where the provider does not clone, "b" is a
+    new VM.
+
+    Given a VM "a" with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM "a"
+    And I reconfigure the VM "a" to 3 CPUs and 3072 MiB of memory
+    And a clone "b" of "a", or a new VM "b" with 3 CPUs and 3072 MiB of memory where the provider does not clone
+    When I revert the VM "a" to snapshot "s1"
+    Then the VM "a" has 2 CPUs and 2048 MiB of memory in every view
+    And the VM "b" has 3 CPUs and 3072 MiB of memory in every view

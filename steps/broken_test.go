@@ -59,7 +59,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// get Unimplemented instead of NotFound/InvalidArgument; SNAP-008/010 take one to get an
 	// unknown id); CORE-037 sees an advertised capability answer Unimplemented.
 	"snapshots-advertised-unimplemented": {
-		v1: {fail: []string{"CLONE-016", "CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-005", "SNAP-006", "SNAP-007", "SNAP-008", "SNAP-009", "SNAP-010", "SNAP-011", "SNAP-012", "SNAP-013", "SNAP-014", "SNAP-015", "SNAP-016", "SNAP-017", "SNAP-018", "SNAP-019", "SNAP-020", "SNAP-021"},
+		v1: {fail: []string{"CLONE-016", "CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-005", "SNAP-006", "SNAP-007", "SNAP-008", "SNAP-009", "SNAP-010", "SNAP-011", "SNAP-012", "SNAP-013", "SNAP-014", "SNAP-015", "SNAP-016", "SNAP-017", "SNAP-018", "SNAP-019", "SNAP-020", "SNAP-021", "SNAP-022"},
 			message: "expected OK, got Unimplemented"},
 		tutorial: {fail: []string{"CLONE-016", "CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-017"},
 			message: "expected OK, got Unimplemented"},
@@ -99,9 +99,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// passes).
 	// Tutorial: the same minus what it cannot express (raw payloads, revert, override).
 	"create-ignores-requested-hardware": {
-		v1: {fail: []string{"CLONE-003", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015", "CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032", "CORE-038", "CORE-047", "CORE-050", "SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014", "SNAP-016", "SNAP-019"},
+		v1: {fail: []string{"CLONE-003", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015", "CLONE-018", "CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032", "CORE-038", "CORE-047", "CORE-050", "SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014", "SNAP-016", "SNAP-019", "SNAP-022"},
 			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
-		tutorial: {fail: []string{"CORE-007", "CORE-015", "CORE-032", "CORE-038", "CLONE-003", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015"},
+		tutorial: {fail: []string{"CLONE-003", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015", "CLONE-018", "CORE-007", "CORE-015", "CORE-032", "CORE-038"},
 			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
 	},
 	"create-retry-starts-vm": {
@@ -172,9 +172,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// "a running/stopped VM" (SNAP-006 starts from one; so do CORE-039, SNAP-017 and CLONE-013,
 	// which check the power state after a reconfigure, a snapshot and a clone).
 	"power-state-vendor-names": {
-		v1: {fail: []string{"CLONE-013", "CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "SNAP-006", "SNAP-008", "SNAP-017"},
+		v1: {fail: []string{"CLONE-013", "CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "SNAP-006", "SNAP-008", "SNAP-017"},
 			message: `reports power state "poweredOn"`},
-		tutorial: {fail: []string{"CLONE-013", "CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-022", "CORE-024", "CORE-039", "CORE-041", "CORE-043", "CORE-049", "SNAP-017"},
+		tutorial: {fail: []string{"CLONE-013", "CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-022", "CORE-024", "CORE-039", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "SNAP-017"},
 			message: `reports power state "running"`},
 	},
 
@@ -183,16 +183,16 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// Every rule that looks for a stopped VM in the list: powered off (CORE-019/021/024) or
 	// starting from "a stopped VM" (CORE-018, CORE-024, SNAP-006, SNAP-017's stopped row).
 	"list-omits-stopped": {
-		v1:       {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "SNAP-006", "SNAP-017"}, message: "is not listed"},
-		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024", "CORE-041", "CORE-043", "CORE-049", "SNAP-017"}, message: "is not listed"},
+		v1:       {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "SNAP-006", "SNAP-017"}, message: "is not listed"},
+		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "SNAP-017"}, message: "is not listed"},
 	},
 	// Every rule that finds a VM in the list by its name: CORE-005, the "exactly one under
 	// the name" checks (CORE-010/011, CLONE-012), CORE-012 and CLONE-002. Rules that find a VM
 	// by its id pass.
 	"list-shows-inventory-paths": {
-		v1: {fail: []string{"CLONE-002", "CLONE-012", "CLONE-014", "CORE-005", "CORE-010", "CORE-011", "CORE-012", "CORE-042", "CORE-051", "CORE-053"},
+		v1: {fail: []string{"CLONE-002", "CLONE-012", "CLONE-014", "CLONE-018", "CLONE-019", "CORE-005", "CORE-010", "CORE-011", "CORE-012", "CORE-042", "CORE-051", "CORE-053"},
 			message: `under name "/dc1/vm/`},
-		tutorial: {fail: []string{"CLONE-002", "CLONE-012", "CLONE-014", "CORE-005", "CORE-010", "CORE-011", "CORE-012", "CORE-042", "CORE-051", "CORE-053"},
+		tutorial: {fail: []string{"CLONE-002", "CLONE-012", "CLONE-014", "CLONE-018", "CLONE-019", "CORE-005", "CORE-010", "CORE-011", "CORE-012", "CORE-042", "CORE-051", "CORE-053"},
 			message: `under name "/dc1/vm/`},
 	},
 	// Every rule that reads hardware after it changed in place: reconfigure (CORE-025/026/028)
@@ -200,9 +200,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// SNAP-005 and SNAP-016 revert to the created size, and CORE-038 keeps it, which the stale
 	// view happens to show.
 	"stale-hardware-view": {
-		v1: {fail: []string{"CLONE-015", "CORE-025", "CORE-026", "CORE-028", "CORE-039", "CORE-043", "SNAP-007", "SNAP-015", "SNAP-021"},
+		v1: {fail: []string{"CLONE-015", "CORE-025", "CORE-026", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "SNAP-007", "SNAP-015", "SNAP-021"},
 			message: "with cpu=2 memory_mib=2048, expected cpu=4 memory_mib=2048"},
-		tutorial: {fail: []string{"CORE-025", "CORE-028", "CORE-039", "CORE-043", "CLONE-015"},
+		tutorial: {fail: []string{"CLONE-015", "CORE-025", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055"},
 			message: "reports cpu=2 memory_mib=2048, expected cpu=4 memory_mib=2048"},
 	},
 	// Every "no longer exists in any view" rule.
@@ -247,16 +247,16 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// pass. A value that is never read is never validated either: CORE-038's rows with 0 or -1
 	// CPUs are answered OK.
 	"reconfigure-ignores-cpu": {
-		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021"},
+		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-027", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021", "SNAP-022"},
 			message: "expected cpu=4 memory_mib=2048"},
-		tutorial: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-028", "CORE-038", "CORE-039", "CORE-043"}, message: "expected cpu=4 memory_mib=2048"},
+		tutorial: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055"}, message: "expected cpu=4 memory_mib=2048"},
 	},
 	// As for CPU: the rows that change memory, CORE-026, CORE-028, SNAP-007, SNAP-015 and
 	// CORE-038's rows with 0 and -512 MiB.
 	"reconfigure-ignores-memory": {
-		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021"},
+		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021", "SNAP-022"},
 			message: "expected cpu=2 memory_mib=4096"},
-		tutorial: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-028", "CORE-038", "CORE-039", "CORE-043"}, message: "expected cpu=2 memory_mib=4096"},
+		tutorial: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055"}, message: "expected cpu=2 memory_mib=4096"},
 	},
 	// The reconfigure row of CORE-023; the sweep of CORE-036 accepts OK.
 	"reconfigure-unknown-vm-ok": {
@@ -289,7 +289,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// Every rule that waits for a reconfigure: CORE-025/026/028/033/039, SNAP-005/007/015/016,
 	// CLONE-006. Rejected reconfigures (CORE-023, CORE-027, CORE-036, CORE-038) return no task.
 	"task-reconfigure-never-done": {
-		v1: {fail: []string{"CLONE-006", "CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-033", "CORE-039", "CORE-043", "SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-020", "SNAP-021"},
+		v1: {fail: []string{"CLONE-006", "CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-033", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-020", "SNAP-021", "SNAP-022"},
 			message: "still done=false",
 			tune:    func(c *steps.Config) { c.TaskTimeout = time.Second }},
 	},
@@ -297,7 +297,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// running/stopped VM" (CORE-039, SNAP-006, SNAP-017, CLONE-013), CORE-033, and CORE-036,
 	// whose probe powers the VM on after each bad request.
 	"task-power-message-in-error": {
-		v1: {fail: []string{"CLONE-013", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-033", "CORE-036", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "SNAP-006", "SNAP-008", "SNAP-017"},
+		v1: {fail: []string{"CLONE-013", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-033", "CORE-036", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-055", "SNAP-006", "SNAP-008", "SNAP-017"},
 			message: `error="power operation completed successfully"`},
 	},
 	// CORE-036 also asks for an unknown task, but only requires an answer that is not a crash.
@@ -322,7 +322,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// Syntax errors only: the rows of CORE-014/027 with malformed JSON, and the sweep's two
 	// malformed payloads. Well-formed JSON of the wrong shape still gets InvalidArgument.
 	"malformed-json-unknown": {
-		v1: {fail: []string{"CORE-014", "CORE-027", "CORE-036"}, message: "expected InvalidArgument, got Unknown"},
+		v1: {fail: []string{"CLONE-017", "CORE-014", "CORE-027", "CORE-036"}, message: "expected InvalidArgument, got Unknown"},
 	},
 
 	// robustness --------------------------------------------------------------------------
@@ -339,7 +339,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 
 	// Every rule that reverts to a different CPU count.
 	"revert-keeps-cpu": {
-		v1: {fail: []string{"SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-021"}, message: "cpu=4 memory_mib=2048, expected cpu=2 memory_mib=2048"},
+		v1: {fail: []string{"SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-021", "SNAP-022"}, message: "cpu=4 memory_mib=2048, expected cpu=2 memory_mib=2048"},
 	},
 	// SNAP-009 directly; SNAP-008 obtains its unknown snapshot id by taking and deleting one.
 	"snapshot-delete-noop": {
@@ -397,7 +397,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	},
 	// Both override rules.
 	"clone-ignores-override": {
-		v1: {fail: []string{"CLONE-004", "CLONE-005"}, message: "cpu=2 memory_mib=2048, expected cpu=4 memory_mib=8192"},
+		v1: {fail: []string{"CLONE-004", "CLONE-005", "CLONE-017"}, message: "cpu=2 memory_mib=2048, expected cpu=4 memory_mib=8192"},
 	},
 	// Only CLONE-009 clones an unknown source.
 	"clone-unknown-source-internal": {
@@ -414,15 +414,15 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// copy's size, which equals the source's; CORE-037 only needs the clone to succeed;
 	// CLONE-012's repetitions all answer the same (wrong) id, and one VM has the copy's name.
 	"clone-answers-source-id": {
-		v1: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-015", "SNAP-020"},
+		v1: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-015", "SNAP-020", "SNAP-022"},
 			message: "returned the source's own id"},
 		tutorial: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-015"},
 			message: "returned the source's own id"},
 	},
 	// Only CLONE-012 repeats a clone; every repetition answers AlreadyExists.
 	"clone-retry-already-exists": {
-		v1:       {fail: []string{"CLONE-012"}, message: "expected OK, got AlreadyExists"},
-		tutorial: {fail: []string{"CLONE-012"}, message: "expected OK, got AlreadyExists"},
+		v1:       {fail: []string{"CLONE-012", "CLONE-019"}, message: "expected OK, got AlreadyExists"},
+		tutorial: {fail: []string{"CLONE-012", "CLONE-019"}, message: "expected OK, got AlreadyExists"},
 	},
 	// Only CLONE-013 looks at the source's power state after a clone.
 	"clone-stops-source": {
@@ -430,8 +430,8 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		tutorial: {fail: []string{"CLONE-013"}, message: `power state "Off", expected "On"`},
 	},
 	"reconfigure-starts-stopped-vm": {
-		v1:       {fail: []string{"CORE-043"}, message: `should be "Off" in every view`},
-		tutorial: {fail: []string{"CORE-043"}, message: `should be "Off" in every view`},
+		v1:       {fail: []string{"CORE-043", "CORE-054"}, message: `should be "Off" in every view`},
+		tutorial: {fail: []string{"CORE-043", "CORE-054"}, message: `should be "Off" in every view`},
 	},
 	"delete-keeps-name": {
 		v1:       {fail: []string{"CORE-042"}, message: "should exist"},
@@ -441,8 +441,8 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1: {fail: []string{"SNAP-019"}, message: "SnapshotRevert"},
 	},
 	"clone-to-taken-name": {
-		v1:       {fail: []string{"CLONE-014"}, message: "expected a refusal"},
-		tutorial: {fail: []string{"CLONE-014"}, message: "expected a refusal"},
+		v1:       {fail: []string{"CLONE-014", "CLONE-018"}, message: "expected a refusal"},
+		tutorial: {fail: []string{"CLONE-014", "CLONE-018"}, message: "expected a refusal"},
 	},
 	"memory-snapshots-advertised": {
 		v1: {fail: []string{"CORE-046"}, message: "include_memory=true): expected OK, got Unimplemented"},
@@ -510,12 +510,40 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	},
 	// CLONE-016 reconfigures the source before cloning it; SNAP-020 checks its clone's size.
 	"clone-copies-create-request": {
-		v1:       {fail: []string{"CLONE-016", "SNAP-020"}, message: "expected cpu=3 memory_mib=3072"},
+		v1:       {fail: []string{"CLONE-016", "SNAP-020", "SNAP-022"}, message: "expected cpu=3 memory_mib=3072"},
 		tutorial: {fail: []string{"CLONE-016"}, message: "expected cpu=3 memory_mib=3072"},
 	},
 	// The decimal row of CLONE-005.
 	"decimal-quantity-as-binary": {
 		v1: {fail: []string{"CLONE-005"}, message: "expected cpu=3 memory_mib=2000"},
+	},
+
+	// fourth mutation round -----------------------------------------------------------------
+
+	// CORE-054 and CORE-055 are the only reconfigures that shrink a VM.
+	"shrink-ignored": {
+		v1:       {fail: []string{"CORE-054", "CORE-055"}, message: "expected cpu=2 memory_mib=2048"},
+		tutorial: {fail: []string{"CORE-054", "CORE-055"}, message: "expected cpu=2 memory_mib=2048"},
+	},
+	// The fraction and 64-bit rows of CORE-027.
+	"reconfigure-cpu-wraps": {
+		v1: {fail: []string{"CORE-027"}, message: "expected InvalidArgument, got OK"},
+	},
+	// CLONE-017's rows are the only overrides the provider must refuse.
+	"clone-override-lenient": {
+		v1: {fail: []string{"CLONE-017"}, message: "expected InvalidArgument, got OK"},
+	},
+	// Only CLONE-018 clones to a name another clone holds.
+	"clone-retry-any-source": {
+		v1: {fail: []string{"CLONE-018"}, message: "expected a refusal (AlreadyExists, FailedPrecondition or InvalidArgument), got OK"},
+	},
+	// Only CLONE-019 repeats the clone of a clone.
+	"clone-of-clone-retry-refused": {
+		v1: {fail: []string{"CLONE-019"}, message: "AlreadyExists"},
+	},
+	// Only SNAP-022 reverts a VM that has a clone.
+	"revert-reaches-clones": {
+		v1: {fail: []string{"SNAP-022"}, message: "expected cpu=3 memory_mib=3072"},
 	},
 }
 

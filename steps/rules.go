@@ -25,6 +25,9 @@ var ruleSteps = []phrase{
 	{`^I take a snapshot "([^"]*)" of the VM "([^"]*)" where the provider offers snapshots$`, takeSnapshotIfOffered},
 	{`^a clone "([^"]*)" of "([^"]*)", or a new VM "([^"]*)" with (\d+) CPUs? and (\d+) MiB of memory where the provider does not clone$`, cloneOrNewVM},
 	{`^the snapshots "([^"]*)" and "([^"]*)" have different ids$`, snapshotsDiffer},
+	{`^I try to clone "([^"]*)" to "([^"]*)" with the class JSON '(.*)'$`, tryCloneWithClassJSON},
+	{`^the VM list shows no VM under the name of "([^"]*)"$`, noVMUnderName},
+	{`^the provider answers OK and the VM has (\d+) CPUs? and (\d+) MiB of memory in every view, or refuses it and the VM has (\d+) CPUs? and (\d+) MiB of memory in every view$`, changedOrRefused},
 }
 
 func tryRebootVM(ctx context.Context) error {
@@ -221,4 +224,86 @@ func snapshotsDiffer(ctx context.Context, a, b string) error {
 		return st.failf("snapshot %q got the id %q, which snapshot %q still holds", b, sb.id, a)
 	}
 	return nil
+}
+
+// tryCloneWithClassJSON clones with a verbatim override the provider should refuse; a clone
+// it makes anyway is registered for cleanup under the target name.
+func tryCloneWithClassJSON(ctx context.Context, source, target, class string) error {
+	st := current(ctx)
+	src, err := st.vm(source)
+	if err != nil {
+		return err
+	}
+	raw, err := st.rawPayloads()
+	if err != nil {
+		return err
+	}
+	name := st.vmName(target)
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	id, err := raw.CloneRaw(octx, src.id, name, class)
+	st.res.addVM(id, name)
+	st.vms[target] = &vmRef{alias: target, name: name, id: id, spec: src.spec}
+	st.last = &attempt{call: fmt.Sprintf("Clone(source_vm_id=%q, target_name=%q, class_json=%s)", src.id, name, class), err: err, id: id}
+	return nil
+}
+
+func noVMUnderName(ctx context.Context, alias string) error {
+	st := current(ctx)
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := st.read(ctx)
+	defer cancel()
+	vms, err := st.d.List(rctx)
+	if err != nil {
+		return st.failf("ListVMs: expected OK, got %s", answer(err))
+	}
+	for _, vm := range vms {
+		if vm.Name == ref.name {
+			return st.failf("ListVMs lists %q (id %q): the refused request made a VM anyway", ref.name, vm.ID)
+		}
+	}
+	return nil
+}
+
+// refused reports whether an answer is an honest refusal of a change the provider cannot
+// make: FailedPrecondition, InvalidArgument, Unimplemented, or a task that ended with an error.
+func refused(err error) bool {
+	var task *driver.TaskError
+	if errors.As(err, &task) {
+		return !task.TimedOut
+	}
+	switch c, _ := codeOf(err); c {
+	case codes.FailedPrecondition, codes.InvalidArgument, codes.Unimplemented:
+		return true
+	}
+	return false
+}
+
+// changedOrRefused accepts the two honest outcomes of a change a provider may not support.
+func changedOrRefused(ctx context.Context, cpu, memory, oldCPU, oldMemory int) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no request was sent")
+	}
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.last.err == nil:
+		if err := st.checkHardware(ctx, ref, int32(cpu), int64(memory)); err != nil {
+			return fmt.Errorf("%s answered OK: %w", st.last.call, err)
+		}
+		return nil
+	case refused(st.last.err):
+		if err := st.checkHardware(ctx, ref, int32(oldCPU), int64(oldMemory)); err != nil {
+			return fmt.Errorf("%s was refused (%s): %w", st.last.call, answer(st.last.err), err)
+		}
+		return nil
+	}
+	return st.failf("%s: expected OK (and the change visible), or a refusal (FailedPrecondition, InvalidArgument, Unimplemented, "+
+		"or a task that ends with an error) that changes nothing; got %s", st.last.call, answer(st.last.err))
 }

@@ -495,5 +495,37 @@ func Catalog() []Defect {
 			Bug: `a clone override's memory "2097152k" is read as "2097152Ki"`,
 			V1:  func(p v1Server) v1Server { return v1DecimalQuantityAsBinary{p} },
 		},
+		// fourth mutation round --------------------------------------------------------------
+		{
+			Name: "shrink-ignored", Family: Reconfigure,
+			Bug:      "a reconfigure that makes a VM smaller answers OK and keeps the old size",
+			V1:       func(p v1Server) v1Server { return v1ShrinkIgnored{p} },
+			Tutorial: func(p tutServer) tutServer { return tutShrinkIgnored{p} },
+		},
+		{
+			Name: "reconfigure-cpu-wraps", Family: Reconfigure,
+			Bug: "the desired CPU is converted to int32: fractions are cut and numbers beyond 32 bits wrap",
+			V1:  func(p v1Server) v1Server { return v1ReconfigureCPUWraps{p} },
+		},
+		{
+			Name: "clone-override-lenient", Family: Clone,
+			Bug: "a clone override the provider cannot use (unreadable, 0 CPUs, 0Mi) makes a plain clone",
+			V1:  func(p v1Server) v1Server { return v1CloneOverrideLenient{p} },
+		},
+		{
+			Name: "clone-retry-any-source", Family: Clone,
+			Bug: "a clone to a name another clone holds answers with that clone, whatever its source",
+			V1:  func(p v1Server) v1Server { return v1CloneRetryAnySource{p, &cloneSources{}} },
+		},
+		{
+			Name: "clone-of-clone-retry-refused", Family: Clone,
+			Bug: "a clone of a clone is recorded under the first source, so its retry answers AlreadyExists",
+			V1:  func(p v1Server) v1Server { return v1CloneOfCloneRetryRefused{p, &cloneSources{}} },
+		},
+		{
+			Name: "revert-reaches-clones", Family: Snapshot,
+			Bug: "a revert of a VM carries over to its clones, which share its snapshot chain",
+			V1:  func(p v1Server) v1Server { return v1RevertReachesClones{p, &clones{}} },
+		},
 	}
 }
