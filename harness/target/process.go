@@ -82,7 +82,7 @@ func (p *Process) Start(ctx context.Context) (err error) {
 		p.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	p.logs = newLogBuffer(defaultLogMax)
-	p.tmp, err = os.MkdirTemp("", "vcts-process-")
+	p.tmp, err = os.MkdirTemp(scratchDir(), "vcts-process-")
 	if err != nil {
 		return err
 	}
@@ -442,4 +442,23 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "..." + s[len(s)-n:]
+}
+
+// scratchDir is where the provider's throwaway storage goes: $TMPDIR when it is set, else
+// /dev/shm where the machine has it (RAM: the provider's fsyncs, which make its writes
+// durable on a disk, cost a run on a throwaway directory nothing but time), else the
+// system's temporary directory.
+func scratchDir() string {
+	if os.Getenv("TMPDIR") != "" {
+		return ""
+	}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", ".vcts-check-*"); err == nil {
+			name := f.Name()
+			_ = f.Close()
+			_ = os.Remove(name)
+			return "/dev/shm"
+		}
+	}
+	return ""
 }

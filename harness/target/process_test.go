@@ -154,3 +154,14 @@ func pidOf(t *testing.T, detail string) int {
 	require.NoError(t, err)
 	return pid
 }
+
+func TestScratchDirFollowsTMPDIRElseRAM(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	assert.Equal(t, "", scratchDir(), "TMPDIR set: os.MkdirTemp uses it")
+	t.Setenv("TMPDIR", "")
+	want := ""
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		want = "/dev/shm"
+	}
+	assert.Equal(t, want, scratchDir())
+}
