@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
+	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -543,6 +545,25 @@ func tryTaskStatus(ctx context.Context, which string) error {
 		if st.s.cfg.madeUpTaskID {
 			a.hint = "the suite made this id up; if task ids have a format this one breaks, set " +
 				"provider.unknown_task_id (or --unknown-task-id) to a well-formed id of a task that does not exist"
+			if status.Code(err) == codes.InvalidArgument {
+				// Malformed for this provider: as for VM ids, ask again with an id in the
+				// provider's own format, derived from a task it handed out.
+				derived, from, ok := st.wellFormedUnknownTask(ctx)
+				if !ok {
+					// No task id to learn the format from (a provider that answers every call
+					// synchronously): its own format is unknowable, so "malformed" is an honest
+					// answer to an id the suite made up.
+					a.accept = []codes.Code{codes.InvalidArgument}
+				}
+				if ok {
+					dctx, dcancel := st.read(ctx)
+					_, err = t.TaskStatus(dctx, derived, true)
+					dcancel()
+					a = attempt{call: fmt.Sprintf("TaskStatus(task.id=%q)", derived), err: err,
+						hint: fmt.Sprintf("the made-up id %q was refused as malformed, so the suite derived this one from the provider's "+
+							"own task id %q; set provider.unknown_task_id (or --unknown-task-id) to choose another", st.s.cfg.UnknownTaskID, from)}
+				}
+			}
 		}
 	case "no task reference":
 		_, err = t.TaskStatus(rctx, "", false)
@@ -553,6 +574,54 @@ func tryTaskStatus(ctx context.Context, which string) error {
 	}
 	st.last = &a
 	return nil
+}
+
+// wellFormedUnknownTask derives the id of a task that does not exist from one the provider
+// hands out: it creates a VM (cleaned up with the scenario) and, when the create returned a
+// task, changes that task's id as unknownTaskLike does. ok is false for a provider that
+// answers synchronously (no task id to learn the format from).
+func (st *scenario) wellFormedUnknownTask(ctx context.Context) (derived, from string, ok bool) {
+	if _, err := st.createVM(ctx, "task-format", st.s.cfg.VMSpec); err != nil {
+		return "", "", false
+	}
+	recs := st.tasks.Records()
+	known := map[string]bool{}
+	for _, r := range recs {
+		known[r.ID] = true
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if id := recs[i].ID; id != "" {
+			if d, ok := unknownTaskLike(id); ok && !known[d] {
+				return d, id, true
+			}
+			return "", "", false
+		}
+	}
+	return "", "", false
+}
+
+var (
+	uuidInID   = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+	digitsInID = regexp.MustCompile(`[0-9]+`)
+)
+
+// unknownTaskLike keeps the format of a real task id and changes what identifies the task:
+// a UUID in it becomes a fresh one (in the same case), otherwise its last number becomes one
+// far above it ("task-17" → "task-99999999917"; a Proxmox UPID's VM number likewise).
+func unknownTaskLike(id string) (string, bool) {
+	if loc := uuidInID.FindStringIndex(id); loc != nil {
+		fresh := uuid.NewString()
+		if strings.ToUpper(id[loc[0]:loc[1]]) == id[loc[0]:loc[1]] {
+			fresh = strings.ToUpper(fresh)
+		}
+		return id[:loc[0]] + fresh + id[loc[1]:], true
+	}
+	runs := digitsInID.FindAllStringIndex(id, -1)
+	if len(runs) == 0 {
+		return "", false
+	}
+	last := runs[len(runs)-1]
+	return id[:last[0]] + "999999999" + id[last[0]:], true
 }
 
 func everyTaskCompleted(ctx context.Context) error {

@@ -1,6 +1,9 @@
 package steps
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestExpandDesired(t *testing.T) {
 	whole := `{"Name":"vcts-ab-vm","Class":{"CPU":2,"MemoryMiB":2048},"Image":{"TemplateName":"u","URL":""},"Disks":[{"SizeGiB":10}]}`
@@ -18,5 +21,22 @@ func TestExpandDesired(t *testing.T) {
 	}
 	if _, err := expandDesired(`{"Name":"{name}"}`, "not JSON"); err == nil {
 		t.Error("a driver desired state that is not JSON was not reported")
+	}
+}
+
+func TestUnknownTaskLikeKeepsTheFormat(t *testing.T) {
+	for id, want := range map[string]*regexp.Regexp{
+		"task-17": regexp.MustCompile(`^task-99999999917$`),
+		"TASK-0F8C2D3A-1B2C-4D5E-8F90-A1B2C3D4E5F6":                  regexp.MustCompile(`^TASK-[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`),
+		"op-6ba7b810-9dad-11d1-80b4-00c04fd430c8":                    regexp.MustCompile(`^op-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`),
+		"UPID:pve1:00004001:00100007:6745A3B2:qmstart:101:root@pam:": regexp.MustCompile(`^UPID:pve1:00004001:00100007:6745A3B2:qmstart:999999999101:root@pam:$`),
+	} {
+		got, ok := unknownTaskLike(id)
+		if !ok || !want.MatchString(got) || got == id {
+			t.Errorf("unknownTaskLike(%q) = %q, %t; want a match of %s", id, got, ok, want)
+		}
+	}
+	if _, ok := unknownTaskLike("no-digits-here"); ok {
+		t.Error("an id without a number or UUID has no derivable format")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+	"google.golang.org/grpc/codes"
 
 	"github.com/vctsio/vcts/features"
 	"github.com/vctsio/vcts/harness/results"
@@ -212,6 +213,9 @@ type attempt struct {
 	id     string // the id a create or clone returned
 	exists bool   // what a Describe answered
 	hint   string // added to a failure: what the user can check or configure
+	// accept lists codes that also satisfy the rule's code for this request (an id the
+	// suite had to make up may be malformed for the provider).
+	accept []codes.Code
 }
 
 func current(ctx context.Context) *scenario {

@@ -287,6 +287,11 @@ func Catalog() []Defect {
 			V1:  func(p v1Server) v1Server { return v1UnknownTaskDone{p} },
 		},
 		{
+			Name: "task-unknown-invalid", Family: Tasks,
+			Bug: "TaskStatus calls every unknown task id malformed (InvalidArgument), even one in its own format",
+			V1:  func(p v1Server) v1Server { return v1UnknownTaskInvalid{p} },
+		},
+		{
 			Name: "task-nil-internal", Family: Tasks,
 			Bug: "TaskStatus without a task reference panics (answered Internal) instead of InvalidArgument",
 			V1:  func(p v1Server) v1Server { return v1NilTaskInternal{p} },

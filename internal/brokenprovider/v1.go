@@ -528,6 +528,17 @@ func (w v1UnknownTaskDone) TaskStatus(ctx context.Context, req *providerv1.TaskS
 	return resp, err
 }
 
+// v1UnknownTaskInvalid calls every task id it does not know malformed, its own format or not.
+type v1UnknownTaskInvalid struct{ providerv1.ProviderServer }
+
+func (w v1UnknownTaskInvalid) TaskStatus(ctx context.Context, req *providerv1.TaskStatusRequest) (*providerv1.TaskStatusResponse, error) {
+	resp, err := w.ProviderServer.TaskStatus(ctx, req)
+	if status.Code(err) == codes.NotFound {
+		return nil, status.Errorf(codes.InvalidArgument, "task id %.80q is not valid", req.GetTask().GetId())
+	}
+	return resp, err
+}
+
 // v1NilTaskInternal dereferences the task without a nil check; the panic is recovered as
 // Internal.
 type v1NilTaskInternal struct{ providerv1.ProviderServer }

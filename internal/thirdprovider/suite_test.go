@@ -43,6 +43,10 @@ func TestThirdProviderPassesInEveryCombination(t *testing.T) {
 			edit: func(f *config.File) {
 				f.Provider.UnknownTaskID = "UPID:pve1:0000ABCD:0000ABCD:0000ABCD:qmstart:100:root@pam:"
 			}},
+		// The same without a configured unknown task id: the suite derives one from a UPID.
+		{name: "Proxmox, unknown task id derived", flags: fast + "-async all -create-visible ondone -id pve -strict-ids -task-id upid -strict-task-ids"},
+		// Strict task ids and no task ever handed out: no format to learn, malformed is honest.
+		{name: "synchronous, strict task ids", flags: "-task-id upid -strict-task-ids"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
