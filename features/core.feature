@@ -499,8 +499,8 @@ Feature: Core profile
   @core @CORE-049
   Scenario: Rebooting a stopped VM starts it, or is refused and leaves it Off
     A reboot ends with the VM On. Real hypervisors refuse to reboot a VM that is not running:
-    FailedPrecondition, or a task that ends with an error. Answering OK and leaving the VM Off
-    tells the manager it runs.
+    FailedPrecondition (or InvalidArgument, Unimplemented), or a task that ends with an error.
+    Answering OK and leaving the VM Off tells the manager it runs.
 
     Given a stopped VM
     When I try to reboot the VM

@@ -51,22 +51,20 @@ func rebootedOrRefused(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	got, _ := codeOf(st.last.err)
-	var task *driver.TaskError
-	failedTask := errors.As(st.last.err, &task) && !task.TimedOut
 	switch {
 	case st.last.err == nil:
 		if err := st.checkPower(ctx, ref, driver.StateOn); err != nil {
 			return fmt.Errorf("%s answered OK: %w", st.last.call, err)
 		}
 		return nil
-	case got == codes.FailedPrecondition || failedTask:
+	case refused(st.last.err):
 		if err := st.checkPower(ctx, ref, driver.StateOff); err != nil {
 			return fmt.Errorf("%s was refused (%s): %w", st.last.call, answer(st.last.err), err)
 		}
 		return nil
 	}
-	return st.failf("%s: expected OK (and the VM On), or a refusal (FailedPrecondition, or a task that ends with an error) and the VM Off; got %s",
+	return st.failf("%s: expected OK (and the VM On), or a refusal (FailedPrecondition, InvalidArgument, Unimplemented, "+
+		"or a task that ends with an error) and the VM Off; got %s",
 		st.last.call, answer(st.last.err))
 }
 
