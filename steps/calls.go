@@ -107,6 +107,17 @@ func parseCode(name string) (codes.Code, error) {
 	return 0, fmt.Errorf("unknown gRPC code %q", name)
 }
 
+// listVMs reads the VM list for a Then step; a failed list fails the step.
+func (st *scenario) listVMs(ctx context.Context) ([]driver.VM, error) {
+	rctx, cancel := st.read(ctx)
+	defer cancel()
+	vms, err := st.d.List(rctx)
+	if err != nil {
+		return nil, st.failf("ListVMs: expected OK, got %s", answer(err))
+	}
+	return vms, nil
+}
+
 // alive checks that the provider still answers a read within the call timeout; after a bad
 // request it names the request that wedged the provider.
 func (st *scenario) alive(ctx context.Context, after string) error {

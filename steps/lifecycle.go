@@ -255,11 +255,9 @@ func listedUnderName(ctx context.Context, alias string) error {
 	if err != nil {
 		return err
 	}
-	rctx, cancel := st.read(ctx)
-	defer cancel()
-	vms, err := st.d.List(rctx)
+	vms, err := st.listVMs(ctx)
 	if err != nil {
-		return st.failf("ListVMs: expected OK, got %s", answer(err))
+		return err
 	}
 	for _, vm := range vms {
 		if vm.ID != ref.id {
@@ -406,11 +404,9 @@ func exactlyOneUnderName(ctx context.Context, alias string) error {
 	if err != nil {
 		return err
 	}
-	rctx, cancel := st.read(ctx)
-	defer cancel()
-	vms, err := st.d.List(rctx)
+	vms, err := st.listVMs(ctx)
 	if err != nil {
-		return st.failf("ListVMs: expected OK, got %s", answer(err))
+		return err
 	}
 	var ids []string
 	for _, vm := range vms {
@@ -465,11 +461,9 @@ func everyCreateOwnID(ctx context.Context) error {
 
 func allListed(ctx context.Context) error {
 	st := current(ctx)
-	rctx, cancel := st.read(ctx)
-	defer cancel()
-	vms, err := st.d.List(rctx)
+	vms, err := st.listVMs(ctx)
 	if err != nil {
-		return st.failf("ListVMs: expected OK, got %s", answer(err))
+		return err
 	}
 	byID := map[string]string{}
 	for _, vm := range vms {

@@ -252,11 +252,9 @@ func noVMUnderName(ctx context.Context, alias string) error {
 	if err != nil {
 		return err
 	}
-	rctx, cancel := st.read(ctx)
-	defer cancel()
-	vms, err := st.d.List(rctx)
+	vms, err := st.listVMs(ctx)
 	if err != nil {
-		return st.failf("ListVMs: expected OK, got %s", answer(err))
+		return err
 	}
 	for _, vm := range vms {
 		if vm.Name == ref.name {
