@@ -44,6 +44,17 @@ func tryRebootVM(ctx context.Context) error {
 // rebootedOrRefused accepts the two honest outcomes of rebooting a stopped VM.
 func rebootedOrRefused(ctx context.Context) error {
 	st := current(ctx)
+	return st.okOrRefused(ctx,
+		func(ref *vmRef) error { return st.checkPower(ctx, ref, driver.StateOn) },
+		func(ref *vmRef) error { return st.checkPower(ctx, ref, driver.StateOff) },
+		"OK (and the VM On), or a refusal (FailedPrecondition, InvalidArgument, Unimplemented, "+
+			"or a task that ends with an error) and the VM Off")
+}
+
+// okOrRefused judges the last request of a rule that allows two honest outcomes: OK, after
+// which ifOK must hold of the scenario's VM, or a refusal (see refused), after which ifRefused
+// must. expected names both for the failure message.
+func (st *scenario) okOrRefused(ctx context.Context, ifOK, ifRefused func(*vmRef) error, expected string) error {
 	if st.last == nil {
 		return st.failf("no request was sent")
 	}
@@ -53,19 +64,17 @@ func rebootedOrRefused(ctx context.Context) error {
 	}
 	switch {
 	case st.last.err == nil:
-		if err := st.checkPower(ctx, ref, driver.StateOn); err != nil {
+		if err := ifOK(ref); err != nil {
 			return fmt.Errorf("%s answered OK: %w", st.last.call, err)
 		}
 		return nil
 	case refused(st.last.err):
-		if err := st.checkPower(ctx, ref, driver.StateOff); err != nil {
+		if err := ifRefused(ref); err != nil {
 			return fmt.Errorf("%s was refused (%s): %w", st.last.call, answer(st.last.err), err)
 		}
 		return nil
 	}
-	return st.failf("%s: expected OK (and the VM On), or a refusal (FailedPrecondition, InvalidArgument, Unimplemented, "+
-		"or a task that ends with an error) and the VM Off; got %s",
-		st.last.call, answer(st.last.err))
+	return st.failf("%s: expected %s; got %s", st.last.call, expected, answer(st.last.err))
 }
 
 func tryReconfigureUnknownAs(ctx context.Context, alias string, cpu, memory int) error {
@@ -281,25 +290,9 @@ func refused(err error) bool {
 // changedOrRefused accepts the two honest outcomes of a change a provider may not support.
 func changedOrRefused(ctx context.Context, cpu, memory, oldCPU, oldMemory int) error {
 	st := current(ctx)
-	if st.last == nil {
-		return st.failf("no request was sent")
-	}
-	ref, err := st.vm("")
-	if err != nil {
-		return err
-	}
-	switch {
-	case st.last.err == nil:
-		if err := st.checkHardware(ctx, ref, int32(cpu), int64(memory)); err != nil {
-			return fmt.Errorf("%s answered OK: %w", st.last.call, err)
-		}
-		return nil
-	case refused(st.last.err):
-		if err := st.checkHardware(ctx, ref, int32(oldCPU), int64(oldMemory)); err != nil {
-			return fmt.Errorf("%s was refused (%s): %w", st.last.call, answer(st.last.err), err)
-		}
-		return nil
-	}
-	return st.failf("%s: expected OK (and the change visible), or a refusal (FailedPrecondition, InvalidArgument, Unimplemented, "+
-		"or a task that ends with an error) that changes nothing; got %s", st.last.call, answer(st.last.err))
+	return st.okOrRefused(ctx,
+		func(ref *vmRef) error { return st.checkHardware(ctx, ref, int32(cpu), int64(memory)) },
+		func(ref *vmRef) error { return st.checkHardware(ctx, ref, int32(oldCPU), int64(oldMemory)) },
+		"OK (and the change visible), or a refusal (FailedPrecondition, InvalidArgument, Unimplemented, "+
+			"or a task that ends with an error) that changes nothing")
 }
