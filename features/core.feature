@@ -570,3 +570,28 @@ Feature: Core profile
     When I try to reconfigure the VM to 2 CPUs and 2048 MiB of memory
     Then the provider answers OK and the VM has 2 CPUs and 2048 MiB of memory in every view, or refuses it and the VM has 4 CPUs and 4096 MiB of memory in every view
 
+
+  @core @CORE-056
+  Scenario: Concurrent reconfigures of distinct VMs all take effect
+    The manager reconciles many VMs at once. A provider that rewrites its whole inventory, or
+    a shared record, from a copy read before the change loses the changes made in between:
+    every call answers OK, and some VMs keep their old size.
+
+    Given P VMs with distinct names
+    When I reconfigure them in parallel, each to a size of its own
+    Then every call in parallel succeeds
+    And each of them has its own size in every view
+
+  @core @CORE-057
+  Scenario: Concurrent power changes of distinct VMs all take effect
+    As with reconfigures: power changes the manager sends to many VMs at once must each land.
+    The VMs are powered off, then on, so that each step changes every VM whatever state a new
+    VM starts in.
+
+    Given P VMs with distinct names
+    When I power them off in parallel
+    Then every call in parallel succeeds
+    And each of them is Off in every view
+    When I power them on in parallel
+    Then every call in parallel succeeds
+    And each of them is On in every view

@@ -22,6 +22,12 @@ var ruleSteps = []phrase{
 	{`^I ask the gRPC health service about "([^"]*)"$`, askHealth},
 	{`^it answers SERVING$`, answersServing},
 	{`^I create L VMs with distinct names$`, createMany},
+	{`^P VMs with distinct names$`, givenParallelVMs},
+	{`^I reconfigure them in parallel, each to a size of its own$`, reconfigureGroupInParallel},
+	{`^I power them (on|off) in parallel$`, powerGroupInParallel},
+	{`^every call in parallel succeeds$`, everyParallelCallOK},
+	{`^each of them has its own size in every view$`, groupHasOwnSize},
+	{`^each of them is (On|Off) in every view$`, groupIsPowered},
 	{`^I take a snapshot "([^"]*)" of the VM "([^"]*)" where the provider offers snapshots$`, takeSnapshotIfOffered},
 	{`^a clone "([^"]*)" of "([^"]*)", or a new VM "([^"]*)" with (\d+) CPUs? and (\d+) MiB of memory where the provider does not clone$`, cloneOrNewVM},
 	{`^the snapshots "([^"]*)" and "([^"]*)" have different ids$`, snapshotsDiffer},
@@ -144,11 +150,22 @@ func answersServing(ctx context.Context) error {
 // createMany creates L VMs, at most P at a time, each of which must succeed.
 func createMany(ctx context.Context) error {
 	st := current(ctx)
-	n := st.s.cfg.ListCount
+	return st.createBatch(ctx, st.s.cfg.ListCount, "l%03d")
+}
+
+// givenParallelVMs creates P VMs at once, the group that the parallel steps then change.
+func givenParallelVMs(ctx context.Context) error {
+	st := current(ctx)
+	return st.createBatch(ctx, st.s.cfg.ParallelCreates, "g%02d")
+}
+
+// createBatch creates n VMs with the configured spec, at most P at a time, under the aliases
+// alias (a format for the number from 1), each of which must succeed; they become the group.
+func (st *scenario) createBatch(ctx context.Context, n int, alias string) error {
 	atts := make([]attempt, n)
 	names := make([]string, n)
 	for i := range n {
-		names[i] = st.vmName(fmt.Sprintf("l%03d", i+1))
+		names[i] = st.vmName(fmt.Sprintf(alias, i+1))
 	}
 	sem := make(chan struct{}, max(st.s.cfg.ParallelCreates, 1))
 	var wg sync.WaitGroup
@@ -168,11 +185,107 @@ func createMany(ctx context.Context) error {
 		case a.id == "":
 			f = append(f, fmt.Sprintf("%s: answered OK with an empty VM id", a.call))
 		default:
-			alias := fmt.Sprintf("l%03d", i+1)
+			alias := fmt.Sprintf(alias, i+1)
 			st.vms[alias] = &vmRef{alias: alias, name: names[i], id: a.id, spec: st.s.cfg.VMSpec}
+			st.group = append(st.group, alias)
 		}
 	}
 	return joinFailures(st, fmt.Sprintf("%d creates of distinct VMs must all succeed", n), f)
+}
+
+// ownSize is the size the parallel reconfigure gives the i-th VM of the group: one CPU more
+// than configured and a memory size no other VM of the group gets, so that a change lost,
+// or made to another VM, shows.
+func (st *scenario) ownSize(i int) (cpu, memory int) {
+	spec := st.s.cfg.VMSpec
+	return int(spec.CPU) + 1, int(spec.MemoryMiB) + 256*(i+1)
+}
+
+// inParallel runs call for every VM of the group at once; the attempts are judged by
+// everyParallelCallOK.
+func (st *scenario) inParallel(call func(i int, ref *vmRef) attempt) error {
+	refs := make([]*vmRef, len(st.group))
+	for i, alias := range st.group {
+		ref, err := st.vm(alias)
+		if err != nil {
+			return err
+		}
+		refs[i] = ref
+	}
+	st.parallel = make([]attempt, len(refs))
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Go(func() { st.parallel[i] = call(i, ref) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func reconfigureGroupInParallel(ctx context.Context) error {
+	st := current(ctx)
+	specs := make([]driver.Spec, len(st.group))
+	err := st.inParallel(func(i int, ref *vmRef) attempt {
+		cpu, memory := st.ownSize(i)
+		a, spec := st.reconfigure(ctx, ref, cpu, memory)
+		specs[i] = spec
+		return a
+	})
+	if err != nil {
+		return err
+	}
+	for i, a := range st.parallel {
+		if a.err == nil {
+			st.vms[st.group[i]].spec = specs[i]
+		}
+	}
+	return nil
+}
+
+func powerGroupInParallel(ctx context.Context, word string) error {
+	st := current(ctx)
+	return st.inParallel(func(_ int, ref *vmRef) attempt { return st.power(ctx, ref, powerOp(word)) })
+}
+
+func everyParallelCallOK(ctx context.Context) error {
+	st := current(ctx)
+	var f []string
+	for _, a := range st.parallel {
+		if a.err != nil {
+			f = append(f, fmt.Sprintf("%s: expected OK, got %s", a.call, answer(a.err)))
+		}
+	}
+	return joinFailures(st, fmt.Sprintf("%d calls in parallel, each to a VM of its own, must all succeed", len(st.parallel)), f)
+}
+
+// groupCheck runs check for every VM of the group and reports every VM that fails it.
+func (st *scenario) groupCheck(check func(i int, ref *vmRef) error) error {
+	var f []string
+	for i, alias := range st.group {
+		ref, err := st.vm(alias)
+		if err != nil {
+			return err
+		}
+		if err := check(i, ref); err != nil {
+			f = append(f, strings.TrimPrefix(err.Error(), st.req+": "))
+		}
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	return st.failf("%s", strings.Join(f, "\n"))
+}
+
+func groupHasOwnSize(ctx context.Context) error {
+	st := current(ctx)
+	return st.groupCheck(func(i int, ref *vmRef) error {
+		cpu, memory := st.ownSize(i)
+		return st.checkHardware(ctx, ref, int32(cpu), int64(memory))
+	})
+}
+
+func groupIsPowered(ctx context.Context, state string) error {
+	st := current(ctx)
+	return st.groupCheck(func(_ int, ref *vmRef) error { return st.checkPower(ctx, ref, state) })
 }
 
 // offered asks the provider whether it offers snapshots or clones, for a rule that uses

@@ -181,7 +181,8 @@ type scenario struct {
 
 	last     *attempt   // the latest "I try to ..." step
 	reps     []attempt  // repetitions of one request
-	parallel []attempt  // distinct creates in parallel
+	parallel []attempt  // distinct creates, or calls to the group, in parallel
+	group    []string   // aliases of the VMs the parallel steps change
 	snapIDs  []string   // snapshots taken in a batch
 	bad      []badProbe // the bad-request sweep
 }

@@ -134,6 +134,20 @@ func Catalog() []Defect {
 			Tutorial: func(p tutServer) tutServer { return tutCollidingCreates{p, &collider{window: collideWindow}} },
 		},
 		{
+			Name: "concurrent-reconfigures-lost", Family: Reconfigure,
+			Bug: "the inventory is one document, read before a (slow) reconfigure and written back after it: " +
+				"reconfigures of distinct VMs that overlap lose all but the last",
+			V1:       func(p v1Server) v1Server { return v1LostUpdates{p, &inventory{window: collideWindow}, reconfigures} },
+			Tutorial: func(p tutServer) tutServer { return tutLostUpdates{p, &inventory{window: collideWindow}, reconfigures} },
+		},
+		{
+			Name: "concurrent-power-lost", Family: Power,
+			Bug: "the inventory is one document, read before a (slow) power change and written back after it: " +
+				"power changes of distinct VMs that overlap lose all but the last",
+			V1:       func(p v1Server) v1Server { return v1LostUpdates{p, &inventory{window: collideWindow}, powerChanges} },
+			Tutorial: func(p tutServer) tutServer { return tutLostUpdates{p, &inventory{window: collideWindow}, powerChanges} },
+		},
+		{
 			Name: "ids-as-paths", Family: ErrorCodes,
 			Bug: "ids are file names, never checked: ./ID, x/../ID and ID followed by a NUL byte all reach VM " +
 				"(or, v1, snapshot) ID " +
