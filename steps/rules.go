@@ -201,16 +201,24 @@ func (st *scenario) ownSize(i int) (cpu, memory int) {
 	return int(spec.CPU) + 1, int(spec.MemoryMiB) + 256*(i+1)
 }
 
-// inParallel runs call for every VM of the group at once; the attempts are judged by
-// everyParallelCallOK.
-func (st *scenario) inParallel(call func(i int, ref *vmRef) attempt) error {
+func (st *scenario) groupRefs() ([]*vmRef, error) {
 	refs := make([]*vmRef, len(st.group))
 	for i, alias := range st.group {
 		ref, err := st.vm(alias)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		refs[i] = ref
+	}
+	return refs, nil
+}
+
+// inParallel runs call for every VM of the group at once; the attempts are judged by
+// everyParallelCallOK.
+func (st *scenario) inParallel(call func(i int, ref *vmRef) attempt) error {
+	refs, err := st.groupRefs()
+	if err != nil {
+		return err
 	}
 	st.parallel = make([]attempt, len(refs))
 	var wg sync.WaitGroup
@@ -257,15 +265,22 @@ func everyParallelCallOK(ctx context.Context) error {
 	return joinFailures(st, fmt.Sprintf("%d calls in parallel, each to a VM of its own, must all succeed", len(st.parallel)), f)
 }
 
-// groupCheck runs check for every VM of the group and reports every VM that fails it.
+// groupCheck runs check for every VM of the group (at once: they only read) and reports
+// every VM that fails it, in the group's order.
 func (st *scenario) groupCheck(check func(i int, ref *vmRef) error) error {
+	refs, err := st.groupRefs()
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(refs))
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Go(func() { errs[i] = check(i, ref) })
+	}
+	wg.Wait()
 	var f []string
-	for i, alias := range st.group {
-		ref, err := st.vm(alias)
+	for _, err := range errs {
 		if err != nil {
-			return err
-		}
-		if err := check(i, ref); err != nil {
 			f = append(f, strings.TrimPrefix(err.Error(), st.req+": "))
 		}
 	}
