@@ -561,6 +561,109 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	"revert-reaches-clones": {
 		v1: {fail: []string{"SNAP-022"}, message: "expected cpu=3 memory_mib=3072"},
 	},
+
+	// sixth mutation round -------------------------------------------------------------------
+
+	// No scenario deletes a VM while another VM whose name begins with its name exists: the
+	// only such pair, CLONE-019's "copy" and "copy2", is deleted newest first by the cleanup.
+	"delete-by-name-prefix": {
+		v1: {hole: `CORE-032 with names that extend each other: Given a VM "web" and a VM "web-2" ` +
+			`(and "web.1"), When I delete the VM "web", Then the VM "web-2" exists with its hardware`},
+		tutorial: {hole: `as v1: CORE-032 with a VM whose name extends the deleted one's`},
+	},
+	// The suite's unknown ids are ids of VMs (and snapshots) it created and deleted itself,
+	// which the tombstones know: CORE-030 and SNAP-010 pass.
+	"delete-unknown-by-tombstone": {
+		v1: {hole: "CORE-030/SNAP-010 with an id in the provider's format that it never issued " +
+			"(derived from an issued id as CORE-034 derives task ids, and confirmed unlisted)"},
+		tutorial: {hole: "CORE-030 with a derived, never-issued id in the provider's format"},
+	},
+	// No scenario looks at a VM after reconfiguring another VM created with the same class;
+	// SNAP-019 resizes "a" along with "b" (same CPU/MemoryMiB class JSON) but only checks "a".
+	// A full run catches it only at random, when scenarios running alongside each other share
+	// a class (CLONE-008, CLONE-015, CORE-025, CORE-026, CORE-027, SNAP-019/021/022 in some
+	// runs, none in others); with tests.parallel 1 it passes. Scoped so that the row is stable.
+	"reconfigure-shared-class": {
+		v1: {hole: `CORE-032 for reconfigure: Given a VM "a" and a VM "b", both with 2 CPUs and 2048 MiB, ` +
+			`When I reconfigure "a" to 4 CPUs and 4096 MiB, Then "b" has 2 CPUs and 2048 MiB in every view`,
+			tags: "@SNAP-019"},
+		tutorial: {hole: `as v1: reconfiguring one of two VMs created alike leaves the other as it was`, tags: "@CORE-043"},
+	},
+	// Every rule that reconfigures and then reads the hardware back.
+	"reconfigure-done-early": {
+		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021", "SNAP-022"},
+			message: "should have"},
+	},
+	// No scenario clones to the name of a clone it deleted.
+	"clone-retry-cache-stale": {
+		v1:       {hole: `CORE-042 for clones: clone "source" to "copy", delete "copy", clone "source" to "copy" again: the new "copy" exists`},
+		tutorial: {hole: `as v1: a deleted clone's name is free again for a clone of the same source`},
+	},
+	// The suite polls every task at once and never again.
+	"tasks-forgotten": {
+		v1: {hole: "CORE-033 with a pause: the status of a finished task can still be read a few seconds (a manager requeue) later"},
+	},
+	// "Given a running VM" powers on a VM that is already On (the reference creates VMs On), so
+	// every rule that starts from one fails, besides the repetitions (CORE-010/011/024/028/031/
+	// 041/045) and the unknown delete (CORE-030).
+	"noop-task-unknown": {
+		v1: {fail: []string{"CLONE-013", "CORE-010", "CORE-011", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-028", "CORE-030", "CORE-031", "CORE-033", "CORE-036", "CORE-039", "CORE-041", "CORE-045", "CORE-055", "SNAP-008", "SNAP-017"},
+			message: "TaskStatus answered rpc error: code = NotFound"},
+	},
+	// The runner selects profiles before anything is created: the snapshot profile (tutorial:
+	// and the clone profile) is skipped as not advertised, and CORE-037 asks again after its
+	// create, when everything is advertised. CORE-001 asks twice in a row; in the tutorial run
+	// a create of another scenario often falls between the two, so that row leaves it out.
+	"capabilities-until-first-create": {
+		v1: {hole: "CORE-001 across a create: the capabilities after the first VM exists are the ones the run selected its profiles from",
+			skipProfiles: []string{steps.ProfileSnapshot}},
+		tutorial: {hole: "as v1", skipProfiles: []string{steps.ProfileSnapshot, steps.ProfileClone}, tags: "~@CORE-001"},
+	},
+	// Every name the suite sends is [a-z0-9-].
+	"name-dots-replaced": {
+		v1:       {hole: `CORE-051 for a dotted name: a VM named "<prefix>-web.prod" (a DNS-1123 subdomain) is listed under that name`},
+		tutorial: {hole: "as v1"},
+	},
+	// The repetitions of a stop: CORE-024's off row and CORE-045 (v1: graceful shutdown).
+	"power-off-stopped-refused": {
+		v1:       {fail: []string{"CORE-024", "CORE-045"}, message: "repeating a request must be safe"},
+		tutorial: {fail: []string{"CORE-024"}, message: "repeating a request must be safe"},
+	},
+	// Describe/GetVM always says On: every rule that looks for a stopped VM in every view,
+	// starting with the precondition "a stopped VM".
+	"describe-stale-power": {
+		v1: {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-057", "SNAP-006", "SNAP-017"},
+			message: `should be "Off" in every view`},
+		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "CORE-057", "SNAP-017"},
+			message: `should be "Off" in every view`},
+	},
+	// Every "exactly one VM under the name" check (VMs are created On).
+	"list-running-twice": {
+		v1:       {fail: []string{"CLONE-012", "CLONE-014", "CLONE-018", "CLONE-019", "CORE-010", "CORE-011", "CORE-042"}, message: "expected exactly 1"},
+		tutorial: {fail: []string{"CLONE-012", "CLONE-014", "CLONE-018", "CLONE-019", "CORE-010", "CORE-011", "CORE-042"}, message: "expected exactly 1"},
+	},
+	// Only SNAP-021 looks at the hardware after a snapshot delete without reverting first.
+	"snapshot-delete-reverts": {
+		v1: {fail: []string{"SNAP-021"}, message: "should have 4 CPUs and 4096 MiB"},
+	},
+	// The rules that revert a VM to another VM's snapshot.
+	"revert-ignores-vm": {
+		v1: {fail: []string{"SNAP-014", "SNAP-020"}, message: "expected NotFound, got OK"},
+	},
+	// Describe's name is never compared with the requested one (the VM list's is).
+	"clone-describe-source-name": {
+		v1: {hole: `CLONE-002 in every view: "the VM "copy" is named "copy" in every view that reports a name" ` +
+			`(tutorial GetVM.name; v1 provider_raw_json "name" where present)`},
+		tutorial: {hole: "as v1; GetVM.name is a typed field, so the rule is firm there"},
+	},
+	// v1: SNAP-012 deletes a VM that has snapshots (the cleanup deletes snapshots first).
+	// Tutorial: no rule deletes a VM with snapshots on purpose; every scenario that took one
+	// fails its cleanup, which deletes the VM and relies on it taking its snapshots along.
+	"delete-refuses-vm-with-snapshots": {
+		v1: {fail: []string{"SNAP-012"}, message: "cannot delete inactive domain with 2 snapshots"},
+		tutorial: {fail: []string{"CLONE-016", "CORE-037", "SNAP-001", "SNAP-004", "SNAP-017"},
+			message: "cleanup after the scenario", deleteImpossible: true},
+	},
 }
 
 // notExpressible lists, per dialect, the families it has no call for; every other family

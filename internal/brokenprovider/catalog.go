@@ -546,5 +546,106 @@ func Catalog() []Defect {
 			Bug: "a revert of a VM carries over to its clones, which share its snapshot chain",
 			V1:  func(p v1Server) v1Server { return v1RevertReachesClones{p, &clones{}} },
 		},
+		// sixth mutation round ---------------------------------------------------------------
+		{
+			Name: "delete-by-name-prefix", Family: Delete,
+			Bug:      "finds the VMs to delete by a name pattern (name*): deleting a VM deletes every VM whose name begins with its name",
+			V1:       func(p v1Server) v1Server { return v1DeleteByNamePrefix{p} },
+			Tutorial: func(p tutServer) tutServer { return tutDeleteByNamePrefix{p} },
+		},
+		{
+			Name: "delete-unknown-by-tombstone", Family: Delete,
+			Bug: "deletes are idempotent only for ids it remembers deleting: a well-formed id it never issued " +
+				"answers NotFound (v1: VM and snapshot deletes; tutorial: DeleteVM)",
+			V1: func(p v1Server) v1Server {
+				return v1DeleteUnknownByTombstone{p, &issuedIDs{}, &issuedIDs{}}
+			},
+			Tutorial: func(p tutServer) tutServer { return tutDeleteUnknownByTombstone{p, &issuedIDs{}} },
+		},
+		{
+			Name: "reconfigure-shared-class", Family: Reconfigure,
+			Bug: "VMs created from the same class share one parsed class object: reconfiguring one resizes " +
+				"every VM created with that class",
+			V1:       func(p v1Server) v1Server { return v1ReconfigureSharedClass{p, &classGroups{}} },
+			Tutorial: func(p tutServer) tutServer { return tutUpdateSharedClass{p, &classGroups{}} },
+		},
+		{
+			Name: "reconfigure-done-early", Family: Tasks,
+			Bug: "a reconfigure's task is done when the change is queued; the new size shows up 400ms later",
+			V1:  func(p v1Server) v1Server { return v1ReconfigureDoneEarly{p} },
+		},
+		{
+			Name: "clone-retry-cache-stale", Family: Clone,
+			Bug: "a clone retry cache keyed by (source, target name) is never invalidated: after the clone is deleted, " +
+				"cloning the source to that name again answers with the deleted clone's id",
+			V1:       func(p v1Server) v1Server { return v1CloneRetryCacheStale{p, &cloneRetries{}} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneRetryCacheStale{p, &cloneRetries{}} },
+		},
+		{
+			Name: "tasks-forgotten", Family: Tasks,
+			Bug: "tasks are kept for one second: TaskStatus of a task that succeeded answers NotFound afterwards",
+			V1:  func(p v1Server) v1Server { return v1TasksForgotten{p, &issuedTasks{}} },
+		},
+		{
+			Name: "noop-task-unknown", Family: Tasks,
+			Bug: "a call that changes nothing (power to the current state, reconfigure to the current size, a repeated " +
+				"create, a delete of a VM that is gone) answers with a task id it never registers",
+			V1: func(p v1Server) v1Server { return v1NoopTaskUnknown{p, &idSet{}} },
+		},
+		{
+			Name: "capabilities-until-first-create", Family: Capabilities,
+			Bug: "opens its hypervisor session lazily on the first create; until then GetCapabilities answers OK with " +
+				"nothing offered (v1: every flag false; tutorial: vm.snapshot and vm.clone unsupported)",
+			V1:       func(p v1Server) v1Server { return v1CapabilitiesUntilFirstCreate{p, &atomic.Bool{}} },
+			Tutorial: func(p tutServer) tutServer { return tutCapabilitiesUntilFirstCreate{p, &atomic.Bool{}} },
+		},
+		{
+			Name: "name-dots-replaced", Family: Create,
+			Bug:      "makes names hostname-safe: a dot in a VM name becomes a dash",
+			V1:       func(p v1Server) v1Server { return v1NameDotsReplaced{p} },
+			Tutorial: func(p tutServer) tutServer { return tutNameDotsReplaced{p} },
+		},
+		{
+			Name: "power-off-stopped-refused", Family: Power,
+			Bug:      "stopping a VM that is already Off answers FailedPrecondition (vSphere's InvalidPowerState passed on)",
+			V1:       func(p v1Server) v1Server { return v1PowerOffStoppedRefused{p} },
+			Tutorial: func(p tutServer) tutServer { return tutPowerOffStoppedRefused{p} },
+		},
+		{
+			Name: "describe-stale-power", Family: Describe,
+			Bug:      "Describe/GetVM serves the power state from a cache filled at create time and never refreshed",
+			V1:       func(p v1Server) v1Server { return v1DescribeStalePower{p, &sync.Map{}} },
+			Tutorial: func(p tutServer) tutServer { return tutGetStalePower{p, &sync.Map{}} },
+		},
+		{
+			Name: "list-running-twice", Family: List,
+			Bug:      "lists running VMs twice (the running domains, then every defined domain)",
+			V1:       func(p v1Server) v1Server { return v1ListRunningTwice{p} },
+			Tutorial: func(p tutServer) tutServer { return tutListRunningTwice{p} },
+		},
+		{
+			Name: "snapshot-delete-reverts", Family: Snapshot,
+			Bug: "deleting a snapshot applies it first: the VM returns to the state the snapshot recorded",
+			V1:  func(p v1Server) v1Server { return v1SnapshotDeleteReverts{p} },
+		},
+		{
+			Name: "revert-ignores-vm", Family: Snapshot,
+			Bug: "finds the snapshot to revert to by its id alone: reverting VM b to a's snapshot reverts a and answers OK",
+			V1:  func(p v1Server) v1Server { return v1RevertIgnoresVM{p, &owners{}} },
+		},
+		{
+			Name: "clone-describe-source-name", Family: Clone,
+			Bug: "a clone's record is a copy of its source's with only the list entry renamed: Describe " +
+				"(v1: provider_raw_json name; tutorial: GetVM name) reports the source's name",
+			V1:       func(p v1Server) v1Server { return v1CloneDescribeSourceName{p, &sync.Map{}} },
+			Tutorial: func(p tutServer) tutServer { return tutCloneGetSourceName{p, &sync.Map{}} },
+		},
+		{
+			Name: "delete-refuses-vm-with-snapshots", Family: Delete,
+			Bug: "undefines the domain without the snapshot-metadata flag: deleting a VM that has snapshots " +
+				"answers FailedPrecondition",
+			V1:       func(p v1Server) v1Server { return v1DeleteRefusesSnapshots{p, &snapshotCounts{}} },
+			Tutorial: func(p tutServer) tutServer { return tutDeleteRefusesSnapshots{p, &snapshotCounts{}} },
+		},
 	}
 }
