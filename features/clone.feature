@@ -197,3 +197,16 @@ Feature: Clone profile
     Then every repetition succeeds
     And every repetition returns the id of "copy2"
     And the VM list shows exactly one VM under the name of "copy2"
+
+  @clone @CLONE-020
+  Scenario: A deleted clone's name is free again: cloning to it anew makes a clone that exists
+    As CORE-042 for clones: a provider that remembers clones by source and target name must
+    forget a clone when it is deleted, or the new clone answers with the id of the one that is
+    gone.
+
+    Given a VM "source"
+    And I clone "source" to "copy"
+    When I delete the VM "copy"
+    And I clone "source" to "copy"
+    Then the VM "copy" exists
+    And the VM list shows exactly one VM under the name of "copy"

@@ -595,3 +595,25 @@ Feature: Core profile
     When I power them on in parallel
     Then every call in parallel succeeds
     And each of them is On in every view
+
+  @core @CORE-058
+  Scenario: Deleting a VM leaves a VM whose name begins with its name
+    A provider that finds the VM to delete by a name pattern (web*, as inventory finders and
+    grep do) also deletes "web-2" when asked to delete "web".
+
+    Given a VM "web" with 2 CPUs and 2048 MiB of memory
+    And a VM "web-2" with 3 CPUs and 3072 MiB of memory
+    When I delete the VM "web"
+    Then the VM "web" no longer exists in any view
+    And the VM "web-2" has 3 CPUs and 3072 MiB of memory in every view
+
+  @core @CORE-059
+  Scenario: Reconfiguring a VM leaves another VM created alike as it was
+    VMs created with the same class must not share one hardware record: a provider that keeps
+    one parsed class per class JSON resizes every VM created with it.
+
+    Given a VM "a" with 2 CPUs and 2048 MiB of memory
+    And a VM "b" with 2 CPUs and 2048 MiB of memory
+    When I reconfigure the VM "a" to 4 CPUs and 4096 MiB of memory
+    Then the VM "a" has 4 CPUs and 4096 MiB of memory in every view
+    And the VM "b" has 2 CPUs and 2048 MiB of memory in every view
