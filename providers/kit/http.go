@@ -1,16 +1,11 @@
 package kit
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// readyTimeout bounds one Ready call so a wedged store fails the probe instead of hanging it.
-const readyTimeout = 5 * time.Second
 
 // httpHandler serves the probes and metrics. They stay plaintext even under mTLS because
 // kubelet probes and Prometheus scrapers do not carry the provider's client certificate.
@@ -32,9 +27,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.opts.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-		defer cancel()
-		if err := s.opts.Ready(ctx); err != nil {
+		if err := s.ready(r.Context()); err != nil {
 			s.log.Warn("readiness check failed", "error", err.Error())
 			writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
 			return

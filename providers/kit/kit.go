@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,7 @@ const (
 	DefaultTLSDir          = "/etc/virtrigaud/tls"
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultHealthInterval  = 5 * time.Second
+	DefaultReadyTimeout    = 5 * time.Second
 )
 
 // HealthService is the grpc.health.v1 service name that VirtRigaud's manager checks, next to "".
@@ -60,6 +62,9 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// HealthInterval is how often Ready is re-checked for the gRPC health status (default 5s).
 	HealthInterval time.Duration
+	// ReadyTimeout bounds one Ready call (default 5s): a Ready that has not answered by then
+	// counts as not ready, so a wedged store fails the probes instead of hanging them.
+	ReadyTimeout time.Duration
 	// ShutdownTimeout bounds graceful shutdown (default 15s); calls still running after it
 	// are cancelled.
 	ShutdownTimeout time.Duration
@@ -81,6 +86,15 @@ type Server struct {
 	httpLis  net.Listener
 	stopping atomic.Bool
 	served   atomic.Bool
+
+	readyMu  sync.Mutex
+	readyRun *readyRun // the Ready call in flight, if any
+}
+
+// readyRun is one call of Options.Ready; err is set before done is closed.
+type readyRun struct {
+	done chan struct{}
+	err  error
 }
 
 // Run serves until ctx is cancelled (e.g. on SIGTERM), then shuts down gracefully.
@@ -167,6 +181,9 @@ func withDefaults(o Options) Options {
 	if o.HealthInterval <= 0 {
 		o.HealthInterval = DefaultHealthInterval
 	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = DefaultReadyTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
@@ -227,6 +244,40 @@ func (s *Server) Serve(ctx context.Context) error {
 	return failure
 }
 
+// ready calls Options.Ready with a deadline that a Ready stuck in the kernel (a wedged file
+// system does not honour contexts) cannot outlast: after ReadyTimeout the provider counts as
+// not ready, and the stuck call is left to finish on its own. At most one call runs at a
+// time; callers that come while one runs share its answer.
+func (s *Server) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ReadyTimeout)
+	defer cancel()
+	s.readyMu.Lock()
+	run := s.readyRun
+	if run == nil {
+		run = &readyRun{done: make(chan struct{})}
+		s.readyRun = run
+		go func() {
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ReadyTimeout)
+			run.err = s.opts.Ready(rctx)
+			rcancel()
+			s.readyMu.Lock()
+			s.readyRun = nil
+			s.readyMu.Unlock()
+			close(run.done)
+		}()
+	}
+	s.readyMu.Unlock()
+	select {
+	case <-run.done:
+		return run.err
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("readiness check did not answer within %s (is the storage responding?)", s.opts.ReadyTimeout)
+		}
+		return ctx.Err()
+	}
+}
+
 // watchReadiness drives the gRPC health status from Ready until ctx ends. Once shutdown
 // begins the health server ignores updates, so a late check cannot turn it SERVING again.
 func (s *Server) watchReadiness(ctx context.Context, firstCheck chan<- struct{}) {
@@ -236,9 +287,7 @@ func (s *Server) watchReadiness(ctx context.Context, firstCheck chan<- struct{})
 	}
 	serving := true
 	check := func() {
-		cctx, cancel := context.WithTimeout(ctx, readyTimeout)
-		err := s.opts.Ready(cctx)
-		cancel()
+		err := s.ready(ctx)
 		if ctx.Err() != nil {
 			return
 		}

@@ -145,6 +145,50 @@ func TestGRPCHealthFollowsReady(t *testing.T) {
 	assert.Len(t, logs.records(t, "ready again: gRPC health is SERVING"), 1)
 }
 
+// A Ready stuck where no context reaches (a hung file system) fails the probes after
+// ReadyTimeout instead of hanging them, and the stuck calls do not pile up.
+func TestStuckReadyFailsTheProbes(t *testing.T) {
+	var logs syncBuffer
+	opts := plaintextOptions(t, &logs)
+	opts.HealthInterval = 10 * time.Millisecond
+	opts.ReadyTimeout = 100 * time.Millisecond
+	var stuck atomic.Bool
+	var calls atomic.Int32
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	opts.Ready = func(context.Context) error {
+		calls.Add(1)
+		if stuck.Load() {
+			<-release // ignores its context, as a blocked open(2) does
+		}
+		return nil
+	}
+	r := start(t, opts, newFakeProvider())
+	base := "http://" + r.srv.HTTPAddr().String()
+	client := healthpb.NewHealthClient(dialPlain(t, r.srv.GRPCAddr().String()))
+	statusOf := func(service string) healthpb.HealthCheckResponse_ServingStatus {
+		resp, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{Service: service})
+		require.NoError(t, err)
+		return resp.GetStatus()
+	}
+	code, _ := httpGet(t, base+"/readyz")
+	require.Equal(t, http.StatusOK, code)
+
+	stuck.Store(true)
+	began := time.Now()
+	code, body := httpGet(t, base+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, body, "did not answer within 100ms")
+	assert.Less(t, time.Since(began), 3*time.Second, "/readyz must answer, not hang")
+	require.Eventually(t, func() bool {
+		return statusOf(HealthService) == healthpb.HealthCheckResponse_NOT_SERVING
+	}, 5*time.Second, 5*time.Millisecond)
+
+	n := calls.Load()
+	time.Sleep(200 * time.Millisecond) // about 20 health intervals and 2 timeouts
+	assert.Equal(t, n, calls.Load(), "no new Ready call while one is stuck")
+}
+
 func TestMetricsCountCallsByCode(t *testing.T) {
 	var logs syncBuffer
 	r := start(t, plaintextOptions(t, &logs), newFakeProvider())

@@ -65,10 +65,13 @@ type Options struct {
 // writes to one VM and its snapshots, and mu guards only the in-memory maps, never I/O, so
 // reads do not wait for unrelated fsyncs. Lock order is name, then VM, then mu.
 type Store struct {
-	dir    string
-	disk   disk
-	log    *slog.Logger
-	lock   *os.File
+	dir  string
+	disk disk
+	log  *slog.Logger
+	lock *os.File
+	// opened is the directory as Open found it: Healthy tells a directory replaced under
+	// the running provider (moved away, made anew) from the one it holds the lock of.
+	opened os.FileInfo
 	closed atomic.Bool
 
 	names keyedMutex
@@ -116,8 +119,14 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	opened, err := os.Stat(dir)
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	s := &Store{
 		dir:    dir,
+		opened: opened,
 		disk:   disk{noSync: opts.UnsafeNoSync},
 		log:    opts.Logger,
 		lock:   lock,
@@ -143,19 +152,34 @@ func (s *Store) Close() error {
 	return s.lock.Close()
 }
 
-// Healthy checks that the directory is present and writable by writing and removing a probe
-// file (named like a temporary file so a crash in between leaves nothing behind).
+// probeSize is what Healthy writes: about one VM record, so that a full file system fails.
+const probeSize = 4096
+
+// Healthy checks that the directory is still the one the store opened (and locked), and
+// that it takes a write of about one VM record, by writing and removing a probe file (named
+// like a temporary file so a crash in between leaves nothing behind).
 func (s *Store) Healthy() error {
 	if s.closed.Load() {
 		return errors.New("store is closed")
+	}
+	now, err := os.Stat(s.dir)
+	if err != nil {
+		return fmt.Errorf("storage directory is gone: %w", err)
+	}
+	if !os.SameFile(now, s.opened) {
+		return fmt.Errorf("storage directory %s was replaced while the provider ran (its VMs and lock are elsewhere): restart the provider", s.dir)
 	}
 	f, err := os.CreateTemp(s.dir, tempPrefix+"probe-*")
 	if err != nil {
 		return fmt.Errorf("storage directory is not writable: %w", err)
 	}
 	name := f.Name()
+	_, werr := f.Write(make([]byte, probeSize))
 	cerr := f.Close()
 	rerr := os.Remove(name)
+	if werr != nil {
+		return fmt.Errorf("storage directory takes no writes: %w", werr)
+	}
 	return errors.Join(cerr, rerr)
 }
 
@@ -226,7 +250,8 @@ func (s *Store) Insert(vm domain.VM) error {
 
 	defer s.vmMu.Lock(vm.ID)()
 	vm = vm.Clone()
-	if err := s.writeVM(vm); err != nil {
+	err := s.writeVM(vm)
+	if err != nil && !inPlace(err) {
 		return err
 	}
 	s.mu.Lock()
@@ -235,7 +260,7 @@ func (s *Store) Insert(vm domain.VM) error {
 	i, _ := slices.BinarySearch(s.order, vm.Name)
 	s.order = slices.Insert(s.order, i, vm.Name)
 	s.mu.Unlock()
-	return nil
+	return err
 }
 
 // Update applies fn to a copy of the VM and stores the result durably; when fn fails,
@@ -268,13 +293,17 @@ func (s *Store) Update(id string, fn func(vm *domain.VM) error) (domain.VM, erro
 		// so the fsynced rewrite is skipped.
 		return next, nil
 	}
-	if err := s.writeVM(next); err != nil {
+	err := s.writeVM(next)
+	if err != nil && !inPlace(err) {
 		return domain.VM{}, err
 	}
 	stored := next.Clone()
 	s.mu.Lock()
 	s.vms[id] = &stored
 	s.mu.Unlock()
+	if err != nil {
+		return domain.VM{}, err
+	}
 	return next, nil
 }
 
@@ -299,11 +328,13 @@ func (s *Store) Delete(id string) (bool, error) {
 		return false, nil
 	}
 	// Snapshots go first: a crash in between leaves a VM with fewer snapshots, which a
-	// repeated Delete finishes, rather than snapshots without their VM.
+	// repeated Delete finishes, rather than snapshots without their VM. The index forgets
+	// each snapshot whose file is gone, so that it agrees with the disk when a later step fails.
 	if err := s.removeSnapshotDir(id, snaps); err != nil {
 		return false, domain.Unavailable(err, "delete snapshots of vm %s", id)
 	}
-	if err := s.disk.removeDurably(s.dir, id+fileExt); err != nil {
+	err := s.disk.removeDurably(s.dir, id+fileExt)
+	if err != nil && !inPlace(err) {
 		return false, domain.Unavailable(err, "delete vm %s", id)
 	}
 	s.mu.Lock()
@@ -315,6 +346,9 @@ func (s *Store) Delete(id string) (bool, error) {
 	}
 	delete(s.snaps, id)
 	s.mu.Unlock()
+	if err != nil {
+		return false, domain.Unavailable(err, "delete vm %s", id)
+	}
 	return true, nil
 }
 
@@ -337,6 +371,9 @@ func (s *Store) removeSnapshotDir(vmID string, snapIDs []string) error {
 		if err := os.Remove(filepath.Join(dir, sid+fileExt)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+		s.mu.Lock()
+		delete(s.snaps[vmID], sid)
+		s.mu.Unlock()
 	}
 	if err := os.Remove(dir); err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
@@ -416,7 +453,8 @@ func (s *Store) CreateSnapshot(vmID string, build func(vm domain.VM) domain.Snap
 	if err != nil {
 		return domain.Snapshot{}, err
 	}
-	if err := s.disk.writeFileAtomic(dir, snap.ID+fileExt, data); err != nil {
+	err = s.disk.writeFileAtomic(dir, snap.ID+fileExt, data)
+	if err != nil && !inPlace(err) {
 		return domain.Snapshot{}, domain.Unavailable(err, "write snapshot %s", snap.ID)
 	}
 	stored := snap
@@ -427,6 +465,9 @@ func (s *Store) CreateSnapshot(vmID string, build func(vm domain.VM) domain.Snap
 	}
 	s.snaps[vmID][snap.ID] = &stored
 	s.mu.Unlock()
+	if err != nil {
+		return domain.Snapshot{}, domain.Unavailable(err, "write snapshot %s", snap.ID)
+	}
 	return snap, nil
 }
 
@@ -449,12 +490,16 @@ func (s *Store) DeleteSnapshot(vmID, snapID string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	if err := s.disk.removeDurably(s.snapshotDir(vmID), snapID+fileExt); err != nil {
+	err := s.disk.removeDurably(s.snapshotDir(vmID), snapID+fileExt)
+	if err != nil && !inPlace(err) {
 		return false, domain.Unavailable(err, "delete snapshot %s", snapID)
 	}
 	s.mu.Lock()
 	delete(s.snaps[vmID], snapID)
 	s.mu.Unlock()
+	if err != nil {
+		return false, domain.Unavailable(err, "delete snapshot %s", snapID)
+	}
 	return true, nil
 }
 

@@ -210,6 +210,19 @@ func TestSecondOpenOfALockedDirFails(t *testing.T) {
 	require.NoError(t, r.Close())
 }
 
+// A storage directory moved away and made anew under the running provider is not the one
+// it holds the lock of and loaded the VMs from: the store is no longer healthy.
+func TestReplacedDirectoryIsUnhealthy(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "vms")
+	s, _ := open(t, dir)
+	require.NoError(t, s.Healthy())
+	require.NoError(t, os.Rename(dir, filepath.Join(parent, "moved")))
+	require.ErrorContains(t, s.Healthy(), "storage directory is gone")
+	require.NoError(t, os.Mkdir(dir, 0o750))
+	require.ErrorContains(t, s.Healthy(), "was replaced while the provider ran")
+}
+
 func TestClosedStoreRefusesWrites(t *testing.T) {
 	s, _ := open(t, t.TempDir())
 	vm := newVM("a")
@@ -403,6 +416,58 @@ func TestSnapshots(t *testing.T) {
 	require.NoError(t, err)
 	require.NoDirExists(t, filepath.Join(s.Dir(), vm.ID+".snapshots"))
 	require.Empty(t, s.Snapshots(vm.ID))
+}
+
+// A change whose rename landed but whose directory fsync failed is in place: the call fails,
+// yet the index follows the disk, so that a retry finds the change and a restart agrees with
+// what was served. A delete that fails part-way forgets the snapshots it removed.
+func TestChangeInPlaceButNotDurableIsIndexed(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	fault := errors.New("injected fsync failure")
+	s.disk.syncFault = func() error { return fault }
+
+	vm := newVM("a")
+	err := s.Insert(vm)
+	require.ErrorIs(t, err, fault)
+	require.Equal(t, domain.KindUnavailable, domain.KindOf(err))
+	_, ok := s.Get(vm.ID)
+	require.True(t, ok, "the VM file is in place, so the index holds it")
+	_, err = s.Update(vm.ID, func(v *domain.VM) error { v.Spec.CPU = 8; return nil })
+	require.ErrorIs(t, err, fault)
+	got, _ := s.Get(vm.ID)
+	require.EqualValues(t, 8, got.Spec.CPU)
+	snapshot := func() error {
+		_, err := s.CreateSnapshot(vm.ID, func(v domain.VM) domain.Snapshot {
+			return domain.NewSnapshot(domain.NewID(), v, "s1", "", t0)
+		})
+		return err
+	}
+	// The first attempt fails making the snapshot directory durable, before any snapshot
+	// file exists; the second finds the directory and fails after the rename.
+	require.ErrorIs(t, snapshot(), fault)
+	require.Empty(t, s.Snapshots(vm.ID))
+	require.ErrorIs(t, snapshot(), fault)
+	require.Len(t, s.Snapshots(vm.ID), 1)
+
+	require.NoError(t, s.Close())
+	s, _ = open(t, dir)
+	got, ok = s.Get(vm.ID)
+	require.True(t, ok)
+	require.EqualValues(t, 8, got.Spec.CPU)
+	require.Len(t, s.Snapshots(vm.ID), 1)
+
+	s.disk.syncFault = func() error { return fault }
+	_, err = s.Delete(vm.ID)
+	require.ErrorIs(t, err, fault)
+	require.Empty(t, s.Snapshots(vm.ID), "the snapshot files are gone, so the index forgets them")
+	s.disk.syncFault = nil
+	existed, err := s.Delete(vm.ID)
+	require.NoError(t, err)
+	require.True(t, existed)
+	require.NoError(t, s.Close())
+	s, _ = open(t, dir)
+	require.Zero(t, s.Len())
 }
 
 func TestDeleteKeepsForeignFilesInSnapshotDir(t *testing.T) {
