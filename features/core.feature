@@ -4,7 +4,7 @@
 #
 # N is the configured idempotency count (default 3); P is the configured number of parallel creates
 # (default 8). "Every view" means Describe and the VM list: a view that reports a value must report the
-# value that was written.
+# value that was written, and at least one view must report it (the power state: Describe).
 Feature: Core profile
   Every provider must pass the core profile: it reports its capabilities, runs the VM lifecycle
   (create, describe, list, power, reconfigure, delete), gives client mistakes a precise gRPC code,
@@ -617,3 +617,24 @@ Feature: Core profile
     When I reconfigure the VM "a" to 4 CPUs and 4096 MiB of memory
     Then the VM "a" has 4 CPUs and 4096 MiB of memory in every view
     And the VM "b" has 2 CPUs and 2048 MiB of memory in every view
+
+  @core @CORE-060
+  Scenario: Deleting a VM by an id the provider never issued succeeds
+    Delete is idempotent for every well-formed id, not only for ids the provider remembers
+    deleting: the manager also deletes VMs that were removed by hand or lost with a restart.
+    The id is derived from the VM's (a fresh UUID for a UUID, a larger number for a number)
+    and names no VM; a provider that calls it malformed may answer InvalidArgument.
+
+    Given a VM
+    When I try to delete a VM by an id in the VM's format that the provider never issued
+    Then the provider answers OK or InvalidArgument
+    And the VM exists
+
+  @core @CORE-061
+  Scenario: A VM name with a dot is kept whole, or refused as invalid
+    Kubernetes object names may hold dots (DNS subdomains); some hypervisors cannot. Refusing
+    such a name (InvalidArgument) is honest; changing it (a dot made a dash) is not: the
+    manager no longer finds its VM by name.
+
+    When I try to create a VM whose name has a dot
+    Then the provider answers OK and lists the VM under that very name, or refuses it as InvalidArgument

@@ -147,7 +147,7 @@ Feature: Snapshot profile
   @snapshot @SNAP-015 @needs-snapshot-delete @needs-snapshot-revert
   Scenario: Deleting a snapshot leaves the VM's other snapshots usable
     A provider that keeps snapshots in a chain must merge a deleted one into its neighbours, not
-    drop them.
+    drop them, and must not apply the deleted one to the VM on the way.
 
     Given a VM with 2 CPUs and 2048 MiB of memory
     And I take a snapshot "s1" of the VM
@@ -155,7 +155,8 @@ Feature: Snapshot profile
     And I take a snapshot "s2" of the VM
     And I reconfigure the VM to 4 CPUs and 4096 MiB of memory
     When I delete the snapshot "s1"
-    And I revert the VM to snapshot "s2"
+    Then the VM has 4 CPUs and 4096 MiB of memory in every view
+    When I revert the VM to snapshot "s2"
     Then the VM has 3 CPUs and 3072 MiB of memory in every view
 
   @snapshot @SNAP-016 @needs-snapshot-revert
@@ -258,3 +259,14 @@ Feature: Snapshot profile
     When I revert the VM "a" to snapshot "s1"
     Then the VM "a" has 2 CPUs and 2048 MiB of memory in every view
     And the VM "b" has 3 CPUs and 3072 MiB of memory in every view
+
+  @snapshot @SNAP-023
+  Scenario: A VM that has snapshots can be deleted
+    The manager deletes VMs whatever snapshots they hold; a provider whose hypervisor refuses
+    to remove a VM with snapshots (libvirt without its snapshot-metadata flag) must remove them
+    itself.
+
+    Given a VM
+    And I take a snapshot "s1" of the VM
+    When I delete the VM
+    Then the VM no longer exists in any view

@@ -88,7 +88,8 @@ func (st *scenario) createVM(ctx context.Context, alias string, spec driver.Spec
 	}
 	if err := st.expectOK(a.call, a.err); err != nil {
 		if !runEnded(ctx) {
-			st.s.createRefused(err.Error())
+			code, _ := codeOf(a.err)
+			st.s.createRefused(code, err.Error())
 		}
 		return nil, err
 	}
@@ -241,10 +242,15 @@ func vmExists(ctx context.Context, alias string) error {
 	}
 	v := st.look(ctx, ref)
 	var f []string
-	if v.descErr != nil {
+	switch {
+	case v.descErr != nil:
 		f = append(f, fmt.Sprintf("Describe(id=%q): expected OK, got %s", ref.id, answer(v.descErr)))
-	} else if !v.desc.Exists {
+	case !v.desc.Exists:
 		f = append(f, fmt.Sprintf("Describe(id=%q): exists=false for VM %q", ref.id, ref.name))
+	case v.desc.Name != "" && v.desc.Name != ref.name:
+		// A view that names the VM must name it as asked (the tutorial's GetVM.name, a
+		// "name" in the wire's provider_raw_json).
+		f = append(f, fmt.Sprintf("Describe(id=%q) names the VM %q", ref.id, v.desc.Name))
 	}
 	return joinFailures(st, "VM "+ref.name+" should exist", f)
 }

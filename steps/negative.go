@@ -495,6 +495,9 @@ func providerAnswersEither(ctx context.Context, first, second string) error {
 		want = append(want, c)
 	}
 	if got, ok := codeOf(st.last.err); !ok || (got != want[0] && got != want[1]) {
+		if st.last.hint != "" {
+			return st.failf("%s: expected %s or %s, got %s (%s)", st.last.call, want[0], want[1], answer(st.last.err), st.last.hint)
+		}
 		return st.failf("%s: expected %s or %s, got %s", st.last.call, want[0], want[1], answer(st.last.err))
 	}
 	return st.alive(ctx, st.last.call)

@@ -40,3 +40,19 @@ func TestUnknownTaskLikeKeepsTheFormat(t *testing.T) {
 		t.Error("an id without a number or UUID has no derivable format")
 	}
 }
+
+func TestNeverIssuedLikeKeepsTheFormat(t *testing.T) {
+	for id, want := range map[string]*regexp.Regexp{
+		"101":                                  regexp.MustCompile(`^1\d{5}$`),
+		"vm-17-disk":                           regexp.MustCompile(`^vm-1\d{5}-disk$`),
+		"4F1C2D3A-1B2C-4D5E-8F90-A1B2C3D4E5F6": regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`),
+		"vm-4f1c2d3a-1b2c-4d5e-8f90-a1b2c3d4e5f6": regexp.MustCompile(`^vm-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`),
+		"web":                  regexp.MustCompile(`^web-[0-9a-f]{8}$`),
+		"99999999999999999999": regexp.MustCompile(`^199999999999999999999$`),
+	} {
+		got := neverIssuedLike(id)
+		if !want.MatchString(got) || got == id {
+			t.Errorf("neverIssuedLike(%q) = %q; want a match of %s", id, got, want)
+		}
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 
 	"github.com/vctsio/vcts/steps/driver"
@@ -23,6 +26,9 @@ var ruleSteps = []phrase{
 	{`^it answers SERVING$`, answersServing},
 	{`^I create L VMs with distinct names$`, createMany},
 	{`^P VMs with distinct names$`, givenParallelVMs},
+	{`^I try to delete a VM by an id in the VM's format that the provider never issued$`, tryDeleteNeverIssued},
+	{`^I try to create a VM whose name has a dot$`, tryCreateDotted},
+	{`^the provider answers OK and lists the VM under that very name, or refuses it as InvalidArgument$`, keptOrRefusedAsInvalid},
 	{`^I reconfigure them in parallel, each to a size of its own$`, reconfigureGroupInParallel},
 	{`^I power them (on|off) in parallel$`, powerGroupInParallel},
 	{`^every call in parallel succeeds$`, everyParallelCallOK},
@@ -423,4 +429,109 @@ func changedOrRefused(ctx context.Context, cpu, memory, oldCPU, oldMemory int) e
 		func(ref *vmRef) error { return st.checkHardware(ctx, ref, int32(oldCPU), int64(oldMemory)) },
 		"OK (and the change visible), or a refusal (FailedPrecondition, InvalidArgument, Unimplemented, "+
 			"or a task that ends with an error) that changes nothing")
+}
+
+// tryDeleteNeverIssued deletes an id in the format of the scenario's VM that names no VM and
+// was never deleted by the suite: a provider that keeps tombstones of the ids it deleted
+// answers NotFound to it, though the manager's delete of a VM removed by hand, or gone after
+// a restart, must succeed.
+func tryDeleteNeverIssued(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	vms, err := st.listVMs(ctx)
+	if err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, vm := range vms {
+		listed[vm.ID] = true
+	}
+	var id string
+	for range 5 {
+		c := neverIssuedLike(ref.id)
+		if listed[c] {
+			continue
+		}
+		rctx, cancel := st.read(ctx)
+		d, derr := st.d.Describe(rctx, c)
+		cancel()
+		if derr == nil && d.Exists {
+			continue
+		}
+		id = c
+		break
+	}
+	if id == "" {
+		return st.failf("found no id in the format of %q that names no VM in 5 tries", ref.id)
+	}
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	st.last = &attempt{call: fmt.Sprintf("Delete(id=%q)", id), err: st.d.Delete(octx, id),
+		hint: fmt.Sprintf("the suite derived this id from the provider's own id %q; it is listed nowhere and was never deleted", ref.id)}
+	return nil
+}
+
+// neverIssuedLike keeps the format of a VM id and makes it name another VM: a UUID in it
+// becomes a fresh one (in the same case); otherwise its last number grows by a random amount
+// between 100000 and 199999 ("101" → "153207", a Proxmox VMID still in range); an id with
+// neither gets a random suffix.
+func neverIssuedLike(id string) string {
+	if loc := uuidInID.FindStringIndex(id); loc != nil {
+		fresh := uuid.NewString()
+		if strings.ToUpper(id[loc[0]:loc[1]]) == id[loc[0]:loc[1]] {
+			fresh = strings.ToUpper(fresh)
+		}
+		return id[:loc[0]] + fresh + id[loc[1]:]
+	}
+	runs := digitsInID.FindAllStringIndex(id, -1)
+	if len(runs) == 0 {
+		return id + "-" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	}
+	last := runs[len(runs)-1]
+	n, err := strconv.ParseUint(id[last[0]:last[1]], 10, 63)
+	if err != nil {
+		return id[:last[0]] + "1" + id[last[0]:] // a number too large to add to: one digit more
+	}
+	return id[:last[0]] + strconv.FormatUint(n+100000+uint64(rand.IntN(100000)), 10) + id[last[1]:]
+}
+
+// tryCreateDotted creates a VM named like a DNS subdomain ("<prefix>-web.prod"), as a
+// Kubernetes object may be.
+func tryCreateDotted(ctx context.Context) error {
+	st := current(ctx)
+	name := st.vmName("web") + ".prod"
+	if len(name) > 63 {
+		return st.failf("cannot build a dotted name of at most 63 characters from %q", st.prefix)
+	}
+	a := st.create(ctx, name, st.s.cfg.VMSpec)
+	st.last = &a
+	if a.err == nil && a.id != "" {
+		st.vms["vm"] = &vmRef{alias: "vm", name: name, id: a.id, spec: st.s.cfg.VMSpec}
+	}
+	return nil
+}
+
+// keptOrRefusedAsInvalid: a name the provider cannot hold is refused as InvalidArgument;
+// one it accepts is the VM's name in every view that names it.
+func keptOrRefusedAsInvalid(ctx context.Context) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no request was sent")
+	}
+	got, ok := codeOf(st.last.err)
+	switch {
+	case ok && got == codes.InvalidArgument:
+		return st.alive(ctx, st.last.call)
+	case !ok || got != codes.OK:
+		return st.failf("%s: expected OK (the name kept) or InvalidArgument (the name refused), got %s", st.last.call, answer(st.last.err))
+	case st.last.id == "":
+		return st.failf("%s: answered OK with an empty VM id", st.last.call)
+	}
+	if err := listedUnderName(ctx, "vm"); err != nil {
+		return err
+	}
+	return vmExists(ctx, "vm")
 }
