@@ -46,14 +46,15 @@ type Suite struct {
 	// unknownVMDerived: unknownVM was proposed by the suite (numericUnknownID).
 	unknownVMDerived bool
 
-	// refused counts the scenarios whose own VM the provider refused to create; firstRefusal
-	// is the first such failure.
-	refusedMu    sync.Mutex
-	refused      int
-	firstRefusal string
+	// refused counts the scenarios whose own VM the provider refused to create (busy: with
+	// Unavailable or ResourceExhausted); first is the first such failure of each kind.
+	refusedMu                   sync.Mutex
+	refused, busy               int
+	firstRefusal, firstBusyness string
 }
 
-// CreatesRefused says how many scenarios could not create the VM they start from, and the
+// CreatesRefused says how many scenarios could not create the VM they start from because
+// the provider refused it (InvalidArgument, NotFound, FailedPrecondition, ...), and the
 // first such failure: when it is most of them, the provider refuses the suite's VM itself
 // (an image or disk it does not have), which the configuration can fix.
 func (s *Suite) CreatesRefused() (int, string) {
@@ -62,9 +63,25 @@ func (s *Suite) CreatesRefused() (int, string) {
 	return s.refused, s.firstRefusal
 }
 
-func (s *Suite) createRefused(msg string) {
+// CreatesTurnedAway says how many scenarios could not create the VM they start from because
+// the provider was busy (Unavailable, ResourceExhausted), and the first such failure: the
+// suite's own parallel scenarios may be more than the provider takes at once.
+func (s *Suite) CreatesTurnedAway() (int, string) {
 	s.refusedMu.Lock()
 	defer s.refusedMu.Unlock()
+	return s.busy, s.firstBusyness
+}
+
+func (s *Suite) createRefused(code codes.Code, msg string) {
+	s.refusedMu.Lock()
+	defer s.refusedMu.Unlock()
+	if code == codes.Unavailable || code == codes.ResourceExhausted {
+		if s.busy == 0 {
+			s.firstBusyness = msg
+		}
+		s.busy++
+		return
+	}
 	if s.refused == 0 {
 		s.firstRefusal = msg
 	}

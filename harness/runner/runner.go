@@ -302,6 +302,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			"A provider that refuses the suite's VM (an image, disk or network it does not have) needs profiles.core.vm_specs "+
 			"in the configuration (docs/config.md)", n, firstLine(first)))
 	}
+	if n, first := suite.CreatesTurnedAway(); n >= refusedCreatesHint {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d scenarios could not create the VM they start from because the provider was busy; "+
+			"the first: %s. The suite never retries; if the provider takes fewer calls at once, lower tests.parallel (--concurrency) "+
+			"and tests.parallel_creates", n, firstLine(first)))
+	}
 	switch {
 	case interrupted && ctx.Err() != nil:
 		rep.Problems = append(rep.Problems, "the run was interrupted; the suite's VMs were cleaned up")

@@ -462,7 +462,7 @@ type Hardware struct {
 // it is ambiguous between MiB, bytes and quantity strings. A plain "cpu" comes last: some
 // hypervisors (Proxmox) use it for the CPU load next to "cpus" or "maxcpu" for the count.
 var (
-	rawCPUKeys       = []string{"cpus", "numcpus", "numcpu", "vcpus", "vcpu", "maxcpu", "cpu"}
+	rawCPUKeys       = []string{"cpus", "numcpus", "numcpu", "vcpus", "vcpu", "maxcpu"}
 	rawMemoryKeys    = []string{"memorymib", "memory_mib", "memmib"}
 	rawHardwareNests = []string{"class", "spec", "hardware", "config"}
 )
@@ -481,13 +481,29 @@ func HardwareFromRawJSON(raw string) (hw Hardware, ok bool) {
 		}
 	}
 	for _, o := range objects {
-		cpu, cok := wholeNumber(lookupAny(o, rawCPUKeys))
+		cpu, cok := rawCPUCount(o)
 		mem, mok := wholeNumber(lookupAny(o, rawMemoryKeys))
 		if cok && mok && cpu <= math.MaxInt32 && cpu >= math.MinInt32 {
 			return Hardware{CPU: int32(cpu), MemoryMiB: mem}, true
 		}
 	}
 	return Hardware{}, false
+}
+
+// rawCPUCount reads the CPU count of one object: a count key, else cores (times sockets,
+// where given), else "cpu" — last, because Proxmox's "cpu" is the CPU load next to its count
+// ("cpus", "maxcpu", or "cores" and "sockets"), and a stopped VM's load is a whole 0.
+func rawCPUCount(o map[string]any) (int64, bool) {
+	if cpu, ok := wholeNumber(lookupAny(o, rawCPUKeys)); ok {
+		return cpu, true
+	}
+	if cores, ok := wholeNumber(lookup(o, "cores")); ok {
+		if sockets, ok := wholeNumber(lookup(o, "sockets")); ok && sockets > 0 {
+			return cores * sockets, true
+		}
+		return cores, true
+	}
+	return wholeNumber(lookup(o, "cpu"))
 }
 
 func nameFromRawJSON(raw string) string {

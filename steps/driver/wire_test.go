@@ -324,6 +324,8 @@ func TestHardwareFromRawJSON(t *testing.T) {
 		// Proxmox-like: "cpu" is the load; the count is in "cpus" or "maxcpu".
 		{`{"cpu":0,"cpus":2,"memory_mib":2048}`, Hardware{2, 2048}, true},
 		{`{"cpu":1,"maxcpu":4,"memmib":4096}`, Hardware{4, 4096}, true},
+		{`{"cpu":0,"cores":3,"memory_mib":3072}`, Hardware{3, 3072}, true},
+		{`{"cpu":0,"cores":2,"sockets":2,"memory_mib":4096}`, Hardware{4, 4096}, true},
 	} {
 		hw, ok := HardwareFromRawJSON(tc.raw)
 		if ok != tc.ok || hw != tc.hw {
