@@ -132,6 +132,6 @@ func (f *Flags) Options(name string, logOut io.Writer) (Options, error) {
 		Insecure:        *f.insecure,
 		Name:            name,
 		ShutdownTimeout: *f.shutdownTimeout,
-		Logger:          slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})),
+		Logger:          slog.New(LogHandler(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))),
 	}, nil
 }

@@ -187,6 +187,7 @@ func withDefaults(o Options) Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
+	o.Logger = slog.New(LogHandler(o.Logger.Handler()))
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}

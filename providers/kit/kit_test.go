@@ -1,9 +1,11 @@
 package kit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -511,4 +513,20 @@ func TestUnknownMethodsAreLoggedAndCountedUnderOneLabel(t *testing.T) {
 	for _, rec := range recs {
 		assert.LessOrEqual(t, len(fmt.Sprint(rec["method"])), 203, "a client's method name is cut short in the log")
 	}
+}
+
+func TestLogHandlerAddsTheRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(LogHandler(slog.NewJSONHandler(&buf, nil))).With("provider", "x")
+	ctx := context.WithValue(t.Context(), requestIDKey{}, "req-1")
+
+	log.InfoContext(ctx, "vm created")
+	log.InfoContext(ctx, "rpc", "request_id", "req-1")
+	log.Info("no call")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 3)
+	assert.Contains(t, lines[0], `"request_id":"req-1"`)
+	assert.Equal(t, 1, strings.Count(lines[1], "request_id"), "an id already logged is not added twice")
+	assert.NotContains(t, lines[2], "request_id")
+	assert.IsType(t, requestIDHandler{}, LogHandler(LogHandler(slog.NewJSONHandler(&buf, nil))), "wrapping twice wraps once")
 }

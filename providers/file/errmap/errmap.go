@@ -3,6 +3,7 @@
 package errmap
 
 import (
+	"context"
 	"log/slog"
 
 	"google.golang.org/grpc/codes"
@@ -33,13 +34,13 @@ func Code(k domain.Kind) codes.Code {
 
 // Status converts err (nil stays nil). Failures that are not the client's fault are logged,
 // since the client only sees a summary of them.
-func Status(log *slog.Logger, method string, err error) error {
+func Status(ctx context.Context, log *slog.Logger, method string, err error) error {
 	if err == nil {
 		return nil
 	}
 	code := Code(domain.KindOf(err))
 	if code == codes.Internal || code == codes.Unavailable {
-		log.Error("request failed", "method", method, "code", code.String(), "error", err)
+		log.ErrorContext(ctx, "request failed", "method", method, "code", code.String(), "error", err)
 	}
 	return status.Error(code, err.Error())
 }

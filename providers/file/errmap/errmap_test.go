@@ -29,12 +29,12 @@ func TestStatus(t *testing.T) {
 		{errors.New("a bug"), codes.Internal},
 	}
 	for _, tt := range tests {
-		st, ok := status.FromError(Status(log, "M", tt.err))
+		st, ok := status.FromError(Status(t.Context(), log, "M", tt.err))
 		if !ok || st.Code() != tt.want || st.Message() != tt.err.Error() {
 			t.Errorf("Status(%v) = %v, want code %s", tt.err, st, tt.want)
 		}
 	}
-	if Status(log, "M", nil) != nil {
+	if Status(t.Context(), log, "M", nil) != nil {
 		t.Error("nil error became a status")
 	}
 }

@@ -41,7 +41,9 @@ func New(svc *service.Service, log *slog.Logger) *Server {
 	return &Server{svc: svc, log: log}
 }
 
-func (s *Server) fail(method string, err error) error { return errmap.Status(s.log, method, err) }
+func (s *Server) fail(ctx context.Context, method string, err error) error {
+	return errmap.Status(ctx, s.log, method, err)
+}
 
 var capabilities = []*tutorialv1.Capability{
 	{Name: "vm.create", Supported: true, Description: "CreateVM; idempotent by name"},
@@ -59,9 +61,9 @@ func (s *Server) GetCapabilities(context.Context, *tutorialv1.GetCapabilitiesReq
 }
 
 // CreateVM creates a VM; creating an existing name returns that VM unchanged.
-func (s *Server) CreateVM(_ context.Context, req *tutorialv1.CreateVMRequest) (*tutorialv1.CreateVMResponse, error) {
+func (s *Server) CreateVM(ctx context.Context, req *tutorialv1.CreateVMRequest) (*tutorialv1.CreateVMResponse, error) {
 	if err := domain.ValidateName(req.GetName()); err != nil {
-		return nil, s.fail("CreateVM", err)
+		return nil, s.fail(ctx, "CreateVM", err)
 	}
 	spec := req.GetSpec()
 	if spec == nil {
@@ -72,28 +74,28 @@ func (s *Server) CreateVM(_ context.Context, req *tutorialv1.CreateVMRequest) (*
 		Spec: domain.Spec{CPU: spec.GetCpu(), MemoryMiB: spec.GetMemory(), Image: domain.Image{TemplateName: spec.GetImage()}},
 	})
 	if err != nil {
-		return nil, s.fail("CreateVM", err)
+		return nil, s.fail(ctx, "CreateVM", err)
 	}
 	if created {
-		s.log.Info("vm created", "id", vm.ID, "name", vm.Name, "cpu", vm.Spec.CPU, "memoryMiB", vm.Spec.MemoryMiB)
+		s.log.InfoContext(ctx, "vm created", "id", vm.ID, "name", vm.Name, "cpu", vm.Spec.CPU, "memoryMiB", vm.Spec.MemoryMiB)
 	}
 	return &tutorialv1.CreateVMResponse{VmId: vm.ID, Status: s.status(vm)}, nil
 }
 
 // GetVM describes one VM; an unknown id is NotFound, a malformed one InvalidArgument.
-func (s *Server) GetVM(_ context.Context, req *tutorialv1.GetVMRequest) (*tutorialv1.GetVMResponse, error) {
+func (s *Server) GetVM(ctx context.Context, req *tutorialv1.GetVMRequest) (*tutorialv1.GetVMResponse, error) {
 	vm, err := s.svc.Get(req.GetVmId())
 	if err != nil {
-		return nil, s.fail("GetVM", err)
+		return nil, s.fail(ctx, "GetVM", err)
 	}
 	return &tutorialv1.GetVMResponse{VmId: vm.ID, Name: vm.Name, Spec: vmSpec(vm), Status: s.status(vm)}, nil
 }
 
 // UpdateVM replaces cpu, memory and image; disks (which the tutorial API cannot express)
 // are kept.
-func (s *Server) UpdateVM(_ context.Context, req *tutorialv1.UpdateVMRequest) (*tutorialv1.UpdateVMResponse, error) {
+func (s *Server) UpdateVM(ctx context.Context, req *tutorialv1.UpdateVMRequest) (*tutorialv1.UpdateVMResponse, error) {
 	if err := domain.ValidateID("vm", req.GetVmId()); err != nil {
-		return nil, s.fail("UpdateVM", err)
+		return nil, s.fail(ctx, "UpdateVM", err)
 	}
 	spec := req.GetSpec()
 	if spec == nil {
@@ -101,10 +103,10 @@ func (s *Server) UpdateVM(_ context.Context, req *tutorialv1.UpdateVMRequest) (*
 	}
 	// Zero would mean "keep" to the service; here the whole spec is replaced, so it is an error.
 	if err := domain.ValidateCPU(int64(spec.GetCpu())); err != nil {
-		return nil, s.fail("UpdateVM", err)
+		return nil, s.fail(ctx, "UpdateVM", err)
 	}
 	if err := domain.ValidateMemoryMiB(spec.GetMemory()); err != nil {
-		return nil, s.fail("UpdateVM", err)
+		return nil, s.fail(ctx, "UpdateVM", err)
 	}
 	// The tutorial sees one image string; only a changed one replaces the richer image a
 	// VM created over the v1 API may have.
@@ -112,21 +114,21 @@ func (s *Server) UpdateVM(_ context.Context, req *tutorialv1.UpdateVMRequest) (*
 	change := service.Change{CPU: spec.GetCpu(), MemoryMiB: spec.GetMemory(), ImageName: &image}
 	vm, err := s.svc.Reconfigure(req.GetVmId(), change)
 	if err != nil {
-		return nil, s.fail("UpdateVM", err)
+		return nil, s.fail(ctx, "UpdateVM", err)
 	}
 	return &tutorialv1.UpdateVMResponse{Status: s.status(vm)}, nil
 }
 
 // DeleteVM deletes a VM and its snapshots; deleting an unknown VM succeeds.
-func (s *Server) DeleteVM(_ context.Context, req *tutorialv1.DeleteVMRequest) (*tutorialv1.DeleteVMResponse, error) {
+func (s *Server) DeleteVM(ctx context.Context, req *tutorialv1.DeleteVMRequest) (*tutorialv1.DeleteVMResponse, error) {
 	existed, err := s.svc.Delete(req.GetVmId())
 	if err != nil {
-		return nil, s.fail("DeleteVM", err)
+		return nil, s.fail(ctx, "DeleteVM", err)
 	}
 	if !existed {
 		return &tutorialv1.DeleteVMResponse{Success: true, Message: "vm not found; nothing to delete"}, nil
 	}
-	s.log.Info("vm deleted", "id", req.GetVmId())
+	s.log.InfoContext(ctx, "vm deleted", "id", req.GetVmId())
 	return &tutorialv1.DeleteVMResponse{Success: true, Message: "vm deleted"}, nil
 }
 
@@ -138,9 +140,9 @@ var powerOps = map[tutorialv1.PowerOp]domain.PowerOp{
 
 // PowerVM changes the power state: ON ends Running, OFF Stopped, REBOOT passes through
 // Rebooting (for the transition delay) and ends Running.
-func (s *Server) PowerVM(_ context.Context, req *tutorialv1.PowerVMRequest) (*tutorialv1.PowerVMResponse, error) {
+func (s *Server) PowerVM(ctx context.Context, req *tutorialv1.PowerVMRequest) (*tutorialv1.PowerVMResponse, error) {
 	if err := domain.ValidateID("vm", req.GetVmId()); err != nil {
-		return nil, s.fail("PowerVM", err)
+		return nil, s.fail(ctx, "PowerVM", err)
 	}
 	op, ok := powerOps[req.GetPowerOp()]
 	if !ok {
@@ -149,7 +151,7 @@ func (s *Server) PowerVM(_ context.Context, req *tutorialv1.PowerVMRequest) (*tu
 	}
 	vm, err := s.svc.Power(req.GetVmId(), op)
 	if err != nil {
-		return nil, s.fail("PowerVM", err)
+		return nil, s.fail(ctx, "PowerVM", err)
 	}
 	return &tutorialv1.PowerVMResponse{Status: s.status(vm)}, nil
 }
@@ -165,10 +167,10 @@ func (s *Server) ListVMs(context.Context, *tutorialv1.ListVMsRequest) (*tutorial
 }
 
 // CreateSnapshot records the spec and power state of a VM; it completes synchronously.
-func (s *Server) CreateSnapshot(_ context.Context, req *tutorialv1.CreateSnapshotRequest) (*tutorialv1.CreateSnapshotResponse, error) {
+func (s *Server) CreateSnapshot(ctx context.Context, req *tutorialv1.CreateSnapshotRequest) (*tutorialv1.CreateSnapshotResponse, error) {
 	snap, err := s.svc.SnapshotCreate(req.GetVmId(), req.GetName(), req.GetDescription())
 	if err != nil {
-		return nil, s.fail("CreateSnapshot", err)
+		return nil, s.fail(ctx, "CreateSnapshot", err)
 	}
 	return &tutorialv1.CreateSnapshotResponse{
 		SnapshotId: snap.ID,
@@ -180,19 +182,19 @@ func (s *Server) CreateSnapshot(_ context.Context, req *tutorialv1.CreateSnapsho
 // Creating (a transition delay is configured) it is Running, and GetVM shows the clone's
 // progress. Cloning to the name of an earlier clone of the same source returns that clone;
 // to any other existing name, AlreadyExists.
-func (s *Server) CloneVM(_ context.Context, req *tutorialv1.CloneVMRequest) (*tutorialv1.CloneVMResponse, error) {
+func (s *Server) CloneVM(ctx context.Context, req *tutorialv1.CloneVMRequest) (*tutorialv1.CloneVMResponse, error) {
 	if err := domain.ValidateID("source vm", req.GetSourceVmId()); err != nil {
-		return nil, s.fail("CloneVM", err)
+		return nil, s.fail(ctx, "CloneVM", err)
 	}
 	if err := domain.ValidateName(req.GetCloneName()); err != nil {
-		return nil, s.fail("CloneVM", domain.InvalidArgument("clone_name: %v", err))
+		return nil, s.fail(ctx, "CloneVM", domain.InvalidArgument("clone_name: %v", err))
 	}
 	vm, created, err := s.svc.Clone(req.GetSourceVmId(), req.GetCloneName(), service.Change{})
 	if err != nil {
-		return nil, s.fail("CloneVM", err)
+		return nil, s.fail(ctx, "CloneVM", err)
 	}
 	if created {
-		s.log.Info("vm cloned", "source", req.GetSourceVmId(), "id", vm.ID, "name", vm.Name)
+		s.log.InfoContext(ctx, "vm cloned", "source", req.GetSourceVmId(), "id", vm.ID, "name", vm.Name)
 	}
 	st := &tutorialv1.TaskStatus{State: taskCompleted, Message: "clone created"}
 	if vm.StateAt(s.svc.Now()) == domain.StateCreating {

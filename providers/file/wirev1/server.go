@@ -37,7 +37,9 @@ func New(svc *service.Service, reg *tasks.Registry, log *slog.Logger) *Server {
 	return &Server{svc: svc, tasks: reg, log: log}
 }
 
-func (s *Server) fail(method string, err error) error { return errmap.Status(s.log, method, err) }
+func (s *Server) fail(ctx context.Context, method string, err error) error {
+	return errmap.Status(ctx, s.log, method, err)
+}
 
 // task hands out a task that is done at doneAt (at once for the zero time).
 func (s *Server) task(doneAt time.Time) *providerv1.TaskRef {
@@ -53,17 +55,17 @@ func (s *Server) Validate(context.Context, *providerv1.ValidateRequest) (*provid
 }
 
 // Create creates a VM; see service.Create for idempotency by name.
-func (s *Server) Create(_ context.Context, req *providerv1.CreateRequest) (*providerv1.CreateResponse, error) {
+func (s *Server) Create(ctx context.Context, req *providerv1.CreateRequest) (*providerv1.CreateResponse, error) {
 	cr, err := decodeCreate(req)
 	if err != nil {
-		return nil, s.fail("Create", err)
+		return nil, s.fail(ctx, "Create", err)
 	}
 	vm, created, err := s.svc.Create(cr)
 	if err != nil {
-		return nil, s.fail("Create", err)
+		return nil, s.fail(ctx, "Create", err)
 	}
 	if created {
-		s.log.Info("vm created", "id", vm.ID, "name", vm.Name, "cpu", vm.Spec.CPU, "memoryMiB", vm.Spec.MemoryMiB)
+		s.log.InfoContext(ctx, "vm created", "id", vm.ID, "name", vm.Name, "cpu", vm.Spec.CPU, "memoryMiB", vm.Spec.MemoryMiB)
 	}
 	return &providerv1.CreateResponse{Id: vm.ID, Task: s.task(vm.CreatingUntil(s.svc.Now()))}, nil
 }
@@ -104,13 +106,13 @@ func decodeCreate(req *providerv1.CreateRequest) (service.CreateRequest, error) 
 }
 
 // Delete deletes a VM and its snapshots; an unknown VM is not an error.
-func (s *Server) Delete(_ context.Context, req *providerv1.DeleteRequest) (*providerv1.TaskResponse, error) {
+func (s *Server) Delete(ctx context.Context, req *providerv1.DeleteRequest) (*providerv1.TaskResponse, error) {
 	existed, err := s.svc.Delete(req.GetId())
 	if err != nil {
-		return nil, s.fail("Delete", err)
+		return nil, s.fail(ctx, "Delete", err)
 	}
 	if existed {
-		s.log.Info("vm deleted", "id", req.GetId())
+		s.log.InfoContext(ctx, "vm deleted", "id", req.GetId())
 	}
 	return &providerv1.TaskResponse{Task: s.task(time.Time{})}, nil
 }
@@ -124,9 +126,9 @@ var powerOps = map[providerv1.PowerOp]domain.PowerOp{
 }
 
 // Power changes the power state; the task is done when a reboot has ended.
-func (s *Server) Power(_ context.Context, req *providerv1.PowerRequest) (*providerv1.TaskResponse, error) {
+func (s *Server) Power(ctx context.Context, req *providerv1.PowerRequest) (*providerv1.TaskResponse, error) {
 	if err := domain.ValidateID("vm", req.GetId()); err != nil {
-		return nil, s.fail("Power", err)
+		return nil, s.fail(ctx, "Power", err)
 	}
 	op, ok := powerOps[req.GetOp()]
 	if !ok {
@@ -138,40 +140,40 @@ func (s *Server) Power(_ context.Context, req *providerv1.PowerRequest) (*provid
 	}
 	vm, err := s.svc.Power(req.GetId(), op)
 	if err != nil {
-		return nil, s.fail("Power", err)
+		return nil, s.fail(ctx, "Power", err)
 	}
 	return &providerv1.TaskResponse{Task: s.task(vm.BusyUntil(s.svc.Now()))}, nil
 }
 
 // Reconfigure applies the Class and Disks of desired_json.
-func (s *Server) Reconfigure(_ context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
+func (s *Server) Reconfigure(ctx context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
 	if err := domain.ValidateID("vm", req.GetId()); err != nil {
-		return nil, s.fail("Reconfigure", err)
+		return nil, s.fail(ctx, "Reconfigure", err)
 	}
 	change, err := DecodeDesired(req.GetDesiredJson())
 	if err != nil {
-		return nil, s.fail("Reconfigure", err)
+		return nil, s.fail(ctx, "Reconfigure", err)
 	}
 	if _, err := s.svc.Reconfigure(req.GetId(), change); err != nil {
-		return nil, s.fail("Reconfigure", err)
+		return nil, s.fail(ctx, "Reconfigure", err)
 	}
 	return &providerv1.TaskResponse{Task: s.task(time.Time{})}, nil
 }
 
 // Describe reports one VM; an unknown (well-formed) id is exists=false, a malformed one
 // InvalidArgument.
-func (s *Server) Describe(_ context.Context, req *providerv1.DescribeRequest) (*providerv1.DescribeResponse, error) {
+func (s *Server) Describe(ctx context.Context, req *providerv1.DescribeRequest) (*providerv1.DescribeResponse, error) {
 	vm, err := s.svc.Get(req.GetId())
 	if domain.IsNotFound(err) {
 		return &providerv1.DescribeResponse{Exists: false}, nil
 	}
 	if err != nil {
-		return nil, s.fail("Describe", err)
+		return nil, s.fail(ctx, "Describe", err)
 	}
 	now := s.svc.Now()
 	raw, err := json.Marshal(rawVM(vm, now))
 	if err != nil {
-		return nil, s.fail("Describe", err)
+		return nil, s.fail(ctx, "Describe", err)
 	}
 	return &providerv1.DescribeResponse{
 		Exists:          true,
@@ -181,7 +183,7 @@ func (s *Server) Describe(_ context.Context, req *providerv1.DescribeRequest) (*
 }
 
 // TaskStatus reports a task handed out by a mutating call.
-func (s *Server) TaskStatus(_ context.Context, req *providerv1.TaskStatusRequest) (*providerv1.TaskStatusResponse, error) {
+func (s *Server) TaskStatus(ctx context.Context, req *providerv1.TaskStatusRequest) (*providerv1.TaskStatusResponse, error) {
 	if req.GetTask() == nil {
 		return nil, status.Error(codes.InvalidArgument, "task is required")
 	}
@@ -197,63 +199,63 @@ func (s *Server) TaskStatus(_ context.Context, req *providerv1.TaskStatusRequest
 }
 
 // SnapshotCreate records the spec and power state of a VM. Memory snapshots are not offered.
-func (s *Server) SnapshotCreate(_ context.Context, req *providerv1.SnapshotCreateRequest) (*providerv1.SnapshotCreateResponse, error) {
+func (s *Server) SnapshotCreate(ctx context.Context, req *providerv1.SnapshotCreateRequest) (*providerv1.SnapshotCreateResponse, error) {
 	if err := domain.ValidateID("vm", req.GetVmId()); err != nil {
-		return nil, s.fail("SnapshotCreate", err)
+		return nil, s.fail(ctx, "SnapshotCreate", err)
 	}
 	if req.GetIncludeMemory() {
 		return nil, status.Error(codes.Unimplemented, "memory snapshots are not supported (supports_memory_snapshots=false)")
 	}
 	snap, err := s.svc.SnapshotCreate(req.GetVmId(), req.GetNameHint(), req.GetDescription())
 	if err != nil {
-		return nil, s.fail("SnapshotCreate", err)
+		return nil, s.fail(ctx, "SnapshotCreate", err)
 	}
 	return &providerv1.SnapshotCreateResponse{SnapshotId: snap.ID, Task: s.task(time.Time{})}, nil
 }
 
 // SnapshotDelete deletes a snapshot; an unknown snapshot or VM is not an error.
-func (s *Server) SnapshotDelete(_ context.Context, req *providerv1.SnapshotDeleteRequest) (*providerv1.TaskResponse, error) {
+func (s *Server) SnapshotDelete(ctx context.Context, req *providerv1.SnapshotDeleteRequest) (*providerv1.TaskResponse, error) {
 	if _, err := s.svc.SnapshotDelete(req.GetVmId(), req.GetSnapshotId()); err != nil {
-		return nil, s.fail("SnapshotDelete", err)
+		return nil, s.fail(ctx, "SnapshotDelete", err)
 	}
 	return &providerv1.TaskResponse{Task: s.task(time.Time{})}, nil
 }
 
 // SnapshotRevert restores what a snapshot recorded.
-func (s *Server) SnapshotRevert(_ context.Context, req *providerv1.SnapshotRevertRequest) (*providerv1.TaskResponse, error) {
+func (s *Server) SnapshotRevert(ctx context.Context, req *providerv1.SnapshotRevertRequest) (*providerv1.TaskResponse, error) {
 	if _, err := s.svc.SnapshotRevert(req.GetVmId(), req.GetSnapshotId()); err != nil {
-		return nil, s.fail("SnapshotRevert", err)
+		return nil, s.fail(ctx, "SnapshotRevert", err)
 	}
 	return &providerv1.TaskResponse{Task: s.task(time.Time{})}, nil
 }
 
 // Clone makes a full, independent copy; linked clones are not offered.
-func (s *Server) Clone(_ context.Context, req *providerv1.CloneRequest) (*providerv1.CloneResponse, error) {
+func (s *Server) Clone(ctx context.Context, req *providerv1.CloneRequest) (*providerv1.CloneResponse, error) {
 	if err := domain.ValidateID("source vm", req.GetSourceVmId()); err != nil {
-		return nil, s.fail("Clone", err)
+		return nil, s.fail(ctx, "Clone", err)
 	}
 	if err := domain.ValidateName(req.GetTargetName()); err != nil {
-		return nil, s.fail("Clone", domain.InvalidArgument("target_name: %v", err))
+		return nil, s.fail(ctx, "Clone", domain.InvalidArgument("target_name: %v", err))
 	}
 	if req.GetLinked() {
 		return nil, status.Error(codes.Unimplemented, "linked clones are not supported (supports_linked_clones=false)")
 	}
 	override, err := DecodeCloneClass(req.GetClassJson())
 	if err != nil {
-		return nil, s.fail("Clone", err)
+		return nil, s.fail(ctx, "Clone", err)
 	}
 	if err := checkJSON("placement_json", req.GetPlacementJson()); err != nil {
-		return nil, s.fail("Clone", err)
+		return nil, s.fail(ctx, "Clone", err)
 	}
 	if err := checkJSON("customize_json", req.GetCustomizeJson()); err != nil {
-		return nil, s.fail("Clone", err)
+		return nil, s.fail(ctx, "Clone", err)
 	}
 	vm, created, err := s.svc.Clone(req.GetSourceVmId(), req.GetTargetName(), override)
 	if err != nil {
-		return nil, s.fail("Clone", err)
+		return nil, s.fail(ctx, "Clone", err)
 	}
 	if created {
-		s.log.Info("vm cloned", "source", req.GetSourceVmId(), "id", vm.ID, "name", vm.Name)
+		s.log.InfoContext(ctx, "vm cloned", "source", req.GetSourceVmId(), "id", vm.ID, "name", vm.Name)
 	}
 	return &providerv1.CloneResponse{TargetVmId: vm.ID, Task: s.task(vm.CreatingUntil(s.svc.Now()))}, nil
 }
