@@ -280,14 +280,21 @@ func TestProviderPlaintextByDefault(t *testing.T) {
 		"VIRTRIGAUD_PROVIDER_INSECURE": "true",
 	}, env(c))
 
-	for name, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
-		require.NotNil(t, p, name)
-		require.NotNil(t, p.GRPC, "%s uses the native gRPC probe", name)
-		assert.Equal(t, int32(9443), p.GRPC.Port, name)
-		require.NotNil(t, p.GRPC.Service, name)
-		assert.Equal(t, "provider", *p.GRPC.Service, name)
-		assert.Nil(t, p.HTTPGet, name)
-	}
+	// Readiness follows the storage through the native gRPC probe; liveness only asks whether
+	// the process serves, so a broken volume does not restart the pod in a loop.
+	r := c.ReadinessProbe
+	require.NotNil(t, r)
+	require.NotNil(t, r.GRPC, "readiness uses the native gRPC probe")
+	assert.Equal(t, int32(9443), r.GRPC.Port)
+	require.NotNil(t, r.GRPC.Service)
+	assert.Equal(t, "provider", *r.GRPC.Service)
+	assert.Nil(t, r.HTTPGet)
+	l := c.LivenessProbe
+	require.NotNil(t, l)
+	assert.Nil(t, l.GRPC)
+	require.NotNil(t, l.HTTPGet)
+	assert.Equal(t, "/healthz", l.HTTPGet.Path)
+	assert.Equal(t, intstr.FromString("http"), l.HTTPGet.Port)
 	assert.Equal(t, int32(5), c.ReadinessProbe.PeriodSeconds)
 
 	ms := mounts(c)

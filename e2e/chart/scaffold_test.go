@@ -173,13 +173,16 @@ func TestScaffoldPlaintextPodMatchesTheKit(t *testing.T) {
 	assert.Equal(t, "true", e[kit.EnvInsecure], "plaintext needs the explicit opt-in")
 	assert.Equal(t, "info", e[kit.EnvLogLevel])
 
-	for name, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
-		require.NotNil(t, p, name)
-		require.NotNil(t, p.GRPC, "%s probe uses gRPC health in plaintext", name)
-		assert.Equal(t, grpcPort, p.GRPC.Port, name)
-		require.NotNil(t, p.GRPC.Service, name)
-		assert.Equal(t, kit.HealthService, *p.GRPC.Service, "%s probe asks the service the kit serves", name)
-	}
+	r := c.ReadinessProbe
+	require.NotNil(t, r)
+	require.NotNil(t, r.GRPC, "readiness uses gRPC health in plaintext")
+	assert.Equal(t, grpcPort, r.GRPC.Port)
+	require.NotNil(t, r.GRPC.Service)
+	assert.Equal(t, kit.HealthService, *r.GRPC.Service, "readiness asks the service the kit serves")
+	require.NotNil(t, c.LivenessProbe)
+	require.NotNil(t, c.LivenessProbe.HTTPGet, "liveness asks whether the process serves")
+	assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+	assert.Equal(t, intstr.FromString("http"), c.LivenessProbe.HTTPGet.Port)
 
 	svc := one[*corev1.Service](t, objs, "Service", false)
 	assert.True(t, labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(dep.Spec.Template.Labels)), "the Service selects the pod")

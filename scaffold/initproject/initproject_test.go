@@ -184,7 +184,7 @@ func TestGeneratedChartParses(t *testing.T) {
 		assert.NoError(t, err, e.Name())
 	}
 	deploy := read(t, filepath.Join(chart, "templates"), "deployment.yaml")
-	assert.Regexp(t, regexp.MustCompile(`readinessProbe:\s+grpc:\s+port: \{\{ \.Values\.service\.grpcPort \}\}\s+service: provider`), deploy)
+	assert.Regexp(t, regexp.MustCompile(`readinessProbe:\s+\{\{- if \.Values\.tls\.enabled \}\}\s+httpGet:[^{]*\{\{- else \}\}\s+grpc:\s+port: \{\{ \.Values\.service\.grpcPort \}\}\s+service: provider`), deploy)
 	assert.Contains(t, deploy, `{{- include "provider-acme.selectorLabels" . | nindent 6 }}`)
 }
 
