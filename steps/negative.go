@@ -106,12 +106,21 @@ func (s *Suite) CheckUnknownVMID(ctx context.Context) error {
 // IDReuseError says that the provider gave a new VM the id of one just deleted, as Proxmox
 // hands out the lowest free VMID: an id the suite created and deleted is then no safe
 // "unknown" id, since the next create may own it.
-type IDReuseError struct{ ID string }
+type IDReuseError struct {
+	ID string
+	// Proposed is the unknown id the suite derived and the provider did not confirm, and
+	// Why says how ("" when the id has no number to derive one from).
+	Proposed, Why string
+}
 
 func (e *IDReuseError) Error() string {
+	tried := ""
+	if e.Proposed != "" {
+		tried = fmt.Sprintf("; the suite proposed %q, but %s", e.Proposed, e.Why)
+	}
 	return fmt.Sprintf("the provider reuses VM ids (a new VM got the id %q of a VM deleted just before), so an id "+
-		"the suite creates and deletes is no safe unknown id: set provider.unknown_vm_id (or --unknown-vm-id) to a well-formed id that "+
-		"no VM will ever have", e.ID)
+		"the suite creates and deletes is no safe unknown id%s: set provider.unknown_vm_id (or --unknown-vm-id) to a well-formed id that "+
+		"no VM will ever have", e.ID, tried)
 }
 
 // probeIDs runs once per suite: it creates and deletes two VMs in turn. The first one's id is
@@ -159,11 +168,12 @@ func (s *Suite) probeIDs(ctx context.Context) {
 		if s.cfg.UnknownVMID != "" {
 			return // the configured id is used
 		}
-		if id, ok := s.numericUnknownID(ctx, first); ok {
+		id, why := s.numericUnknownID(ctx, first)
+		if why == "" {
 			s.unknownVM, s.unknownVMDerived = id, true
 			return
 		}
-		s.unknownVMFailed = &IDReuseError{ID: first}
+		s.unknownVMFailed = &IDReuseError{ID: first, Proposed: id, Why: why}
 		return
 	}
 	s.unknownVM = first
@@ -174,44 +184,56 @@ func (s *Suite) probeIDs(ctx context.Context) {
 const farNumericID = 999_999_999
 
 // numericUnknownID proposes a well-formed unknown id to a provider that hands out the lowest
-// free number (as Proxmox does): when its ids are decimal numbers, a number far above the
-// one it handed out is in its format and will not be handed out during a run. It is used only
-// when the provider itself confirms it: no VM has it, neither for Describe nor in ListVMs.
-func (s *Suite) numericUnknownID(ctx context.Context, seen string) (string, bool) {
-	n, err := strconv.ParseUint(seen, 10, 63)
-	if err != nil || strconv.FormatUint(n, 10) != seen {
-		return "", false // not a plain decimal number: no way to know the format
+// free number (as Proxmox does): when its ids hold a decimal number ("101", "vm-0042"), the
+// same id with a number far above the one it handed out is in its format and will not be
+// handed out during a run. It is used only when the provider itself confirms it: no VM has
+// it, neither for Describe nor in ListVMs. why is empty when the id is confirmed; otherwise
+// it says why not (id is empty when there was nothing to propose).
+func (s *Suite) numericUnknownID(ctx context.Context, seen string) (id, why string) {
+	runs := digitsInID.FindAllStringIndex(seen, -1)
+	if len(runs) == 0 {
+		return "", "no number in the id to derive another from"
+	}
+	last := runs[len(runs)-1]
+	digits := seen[last[0]:last[1]]
+	n, err := strconv.ParseUint(digits, 10, 63)
+	if err != nil || n > math.MaxInt64/1000 {
+		return "", "its number is too large to derive another from"
 	}
 	c := uint64(farNumericID)
 	if n >= c/1000 {
-		if n > math.MaxInt64/1000 {
-			return "", false
-		}
 		c = n * 1000
 	}
-	id := strconv.FormatUint(c, 10)
+	num := strconv.FormatUint(c, 10)
+	if len(num) < len(digits) { // keep zero-padded ids as wide as they were
+		num = strings.Repeat("0", len(digits)-len(num)) + num
+	}
+	id = seen[:last[0]] + num + seen[last[1]:]
 	t := s.timeouts()
 	var d driver.Description
 	err = bounded(ctx, t, func(ctx context.Context) (err error) {
 		d, err = s.cfg.Driver.Describe(ctx, id)
 		return err
 	})
-	if (err != nil && status.Code(err) != codes.NotFound) || (err == nil && d.Exists) {
-		return "", false
+	switch {
+	case err != nil && status.Code(err) != codes.NotFound:
+		return id, fmt.Sprintf("Describe(id=%q) answered %s", id, answer(err))
+	case err == nil && d.Exists:
+		return id, fmt.Sprintf("Describe(id=%q) says a VM has it", id)
 	}
 	var vms []driver.VM
 	if err := bounded(ctx, t, func(ctx context.Context) (err error) {
 		vms, err = s.cfg.Driver.List(ctx)
 		return err
 	}); err != nil {
-		return "", false
+		return id, fmt.Sprintf("ListVMs answered %s", answer(err))
 	}
 	for _, vm := range vms {
 		if vm.ID == id {
-			return "", false
+			return id, "ListVMs lists a VM with it"
 		}
 	}
-	return id, true
+	return id, ""
 }
 
 // DerivedUnknownVMID is the unknown VM id the suite proposed and the provider confirmed

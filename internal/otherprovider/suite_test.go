@@ -196,6 +196,7 @@ func TestOtherProviderReusingIDs(t *testing.T) {
 			if q.Status == results.Skipped {
 				skipped[q.ID] = true
 				assert.Contains(t, q.Reason, "set provider.unknown_vm_id", q.ID)
+				assert.Contains(t, q.Reason, `the suite proposed "999999999", but Describe(id="999999999") answered InvalidArgument`, q.ID)
 			}
 		}
 		for _, id := range []string{"CORE-016", "CORE-023", "CORE-030", "SNAP-002", "CLONE-009"} {
