@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v34"
 	"google.golang.org/grpc/codes"
 
 	"github.com/vctsio/vcts/features"
@@ -136,6 +137,13 @@ func (s *Suite) Config() Config { return s.cfg }
 func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	sc.Before(s.before)
 	sc.After(s.after)
+	sc.StepContext().After(func(ctx context.Context, step *godog.Step, _ godog.StepResultStatus, err error) (context.Context, error) {
+		if st, _ := ctx.Value(scenarioKey{}).(*scenario); st != nil && err != nil && st.given == "" &&
+			!errors.Is(err, godog.ErrSkip) && step.Type == messages.PickleStepType_CONTEXT {
+			st.given = step.Text
+		}
+		return ctx, err
+	})
 	for _, st := range s.steps {
 		sc.Step(st.re, st.fn)
 	}
@@ -185,6 +193,9 @@ type scenario struct {
 	started time.Time
 	prefix  string // every name this scenario creates starts with prefix + "-"
 	skip    string // why the scenario was skipped; "" when it ran
+	// given is the text of the Given step that failed, if one did: the rule itself was then
+	// never checked, and the failure says so.
+	given string
 
 	res   *resources
 	tasks *driver.TaskLog
@@ -354,6 +365,10 @@ func (s *Suite) after(ctx context.Context, p *godog.Scenario, err error) (contex
 		if !strings.HasPrefix(rec.Reason, st.req+": ") {
 			// godog's own failures (an undefined step in strict mode) do not name the rule.
 			rec.Reason = st.req + ": " + rec.Reason
+		}
+		if st.given != "" {
+			rec.Reason = fmt.Sprintf("%s: the precondition %q failed, so the rule itself was not checked: %s",
+				st.req, st.given, strings.TrimPrefix(rec.Reason, st.req+": "))
 		}
 	default:
 		rec.Status = results.Passed

@@ -289,6 +289,15 @@ func TestSuiteCanFail(t *testing.T) {
 			want:    []string{"CORE-036"},
 			message: "provider unresponsive after create without a name",
 		},
+		{
+			// CORE-018's precondition "a stopped VM" fails before its rule (power on ⇒ On)
+			// is checked: the message says that the rule was not reached.
+			name:    "a failed precondition is named",
+			defect:  brokenprovider.MustGet("describe-stale-power"),
+			tags:    "@CORE-018",
+			want:    []string{"CORE-018"},
+			message: `CORE-018: the precondition "a stopped VM" failed, so the rule itself was not checked: VM "`,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -268,7 +268,11 @@ func aggregate(scenarios []Scenario, idx []int) (Status, string) {
 				named = append(named, s.Name+": "+s.Reason)
 			}
 		}
-		reason := strings.Join(named, "; ")
+		sep := "; "
+		if st == Failed {
+			sep = "\n" // failures span lines: each example starts a line of its own
+		}
+		reason := strings.Join(named, sep)
 		if len(raw) == 1 && (len(named) > 1 || len(idx) == 1) {
 			reason = raw[0]
 		}

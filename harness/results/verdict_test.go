@@ -276,7 +276,7 @@ func TestOutlineExamplesAggregate(t *testing.T) {
 	assert.Equal(t, "no tasks", q.Reason, "one shared reason is said once")
 
 	r = evaluate(append(allPassed(), ex(1, Failed, "a"), ex(2, Failed, "b")), plan(6))
-	assert.Equal(t, "outline [n=1]: a; outline [n=2]: b", find(t, r, "CORE-010").Reason)
+	assert.Equal(t, "outline [n=1]: a\noutline [n=2]: b", find(t, r, "CORE-010").Reason)
 
 	// One known-failing example failing, the other passing: the requirement is known
 	// failing, the passing example is not stale.

@@ -260,7 +260,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if concurrency > 1 {
 			concurrency = 1
 			rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs: scenarios ran one at a time "+
-				"(tests.parallel %d ignored), since a repeated delete in one scenario would hit the VM another one just created", cfg.Tests.Parallel))
+				"(a concurrency of %d, tests.parallel or --concurrency, was ignored), since a repeated delete in one scenario would hit the VM another one just created", cfg.Tests.Parallel))
 		}
 		if id := suite.DerivedUnknownVMID(); id != "" {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs, so the unknown VM id was %q: "+
