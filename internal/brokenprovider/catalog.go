@@ -571,7 +571,7 @@ func Catalog() []Defect {
 		},
 		{
 			Name: "reconfigure-done-early", Family: Tasks,
-			Bug: "a reconfigure's task is done when the change is queued; the new size shows up 400ms later",
+			Bug: "a reconfigure's task is done when the change is queued; the new size shows up 3s later",
 			V1:  func(p v1Server) v1Server { return v1ReconfigureDoneEarly{p} },
 		},
 		{

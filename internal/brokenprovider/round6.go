@@ -270,8 +270,9 @@ func (w tutUpdateSharedClass) UpdateVM(ctx context.Context, req *tutorialv1.Upda
 // hypervisor applies it a little later (a task that finishes when the request is queued).
 type v1ReconfigureDoneEarly struct{ providerv1.ProviderServer }
 
-// reconfigureLag is how long after its task finished a reconfigure becomes visible.
-const reconfigureLag = 400 * time.Millisecond
+// reconfigureLag is how long after its task finished a reconfigure becomes visible: longer
+// than a loaded machine takes from a reconfigure to the check after it.
+const reconfigureLag = 3 * time.Second
 
 func (w v1ReconfigureDoneEarly) Reconfigure(ctx context.Context, req *providerv1.ReconfigureRequest) (*providerv1.TaskResponse, error) {
 	before, found := describeV1(ctx, w.ProviderServer, req.GetId())
