@@ -65,7 +65,12 @@ overwritten without --force.`,
 			if dir != "." {
 				fmt.Fprintf(out, "  cd %s\n", dir)
 			}
-			fmt.Fprintf(out, "  go mod tidy\n  make test\n  vrtg-provider verify --profile all\n")
+			if res.InWorkspace != "" {
+				fmt.Fprintf(out, "  GOWORK=off go mod tidy\n")
+			} else {
+				fmt.Fprintf(out, "  go mod tidy\n")
+			}
+			fmt.Fprintf(out, "  make test\n  vrtg-provider verify --profile all\n")
 			return nil
 		},
 	}

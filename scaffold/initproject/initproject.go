@@ -85,6 +85,8 @@ type Result struct {
 	Overwritten []string
 	// Warnings are things the author must fix before the project builds elsewhere.
 	Warnings []string
+	// InWorkspace is the go.work file of a folder above the project, if any.
+	InWorkspace string
 }
 
 // ExistsError is the refusal to overwrite: Files exist and Force was not given.
@@ -107,7 +109,7 @@ func (e *UsageError) Unwrap() error { return e.Err }
 // templateData is what the templates see.
 type templateData struct {
 	Name, Title, Command, Module, Image, Endpoint string
-	VCTSModule, VCTSVersion, VCTSToolVersion      string
+	VCTSModule, VCTSVersion                       string
 	VCTSReplace                                   string
 	GoVersion, GoMinor, GRPCVersion               string
 }
@@ -197,6 +199,11 @@ func prepare(o Options) (templateData, *Result, error) {
 		return usage(err)
 	}
 	res := &Result{Dir: dir}
+	if ws := project.EnclosingWorkspace(dir); ws != "" {
+		res.InWorkspace = ws
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the project is inside the Go workspace %s, which does not build it: "+
+			"its Makefile and vrtg-provider verify set GOWORK=off; do the same for go commands you type (GOWORK=off go mod tidy)", ws))
+	}
 
 	d := templateData{
 		Name: o.Name, Title: title(o.Name), Command: project.Command(o.Name),
@@ -235,10 +242,7 @@ func prepare(o Options) (templateData, *Result, error) {
 	default:
 		d.VCTSVersion = DevVersion
 	}
-	d.VCTSToolVersion = d.VCTSVersion
 	if d.VCTSVersion == DevVersion {
-		// `go run module@version` needs a published version; a development build cannot name one.
-		d.VCTSToolVersion = "latest"
 		if d.VCTSReplace == "" {
 			res.Warnings = append(res.Warnings, fmt.Sprintf(
 				"this vrtg-provider is a development build (version %q): go.mod requires %s %s, which only resolves with a replace; "+

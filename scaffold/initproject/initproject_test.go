@@ -142,11 +142,12 @@ func TestGeneratedWorkflowRunsConformance(t *testing.T) {
 		runs = append(runs, s.Run)
 	}
 	all := strings.Join(runs, "\n")
-	assert.Contains(t, all, "go run github.com/vctsio/vcts/cmd/vcts@v1.4.2 run")
+	assert.Contains(t, all, "go tool vcts run")
 	assert.Contains(t, all, "--target endpoint --endpoint 127.0.0.1:9443")
 	assert.Contains(t, all, "--profile core")
 	assert.Contains(t, all, "VIRTRIGAUD_PROVIDER_INSECURE=true ./bin/provider-acme")
 	assert.Contains(t, read(t, dir, "go.mod"), "\tgithub.com/vctsio/vcts v1.4.2\n")
+	assert.Contains(t, read(t, dir, "go.mod"), "\ntool github.com/vctsio/vcts/cmd/vcts\n", "the CLI at the version go.mod requires")
 	assert.NotContains(t, read(t, dir, "go.mod"), "replace")
 }
 
@@ -306,7 +307,7 @@ func TestDevelopmentBuildWarnsWithoutACheckout(t *testing.T) {
 	require.Len(t, res.Warnings, 1)
 	assert.Contains(t, res.Warnings[0], "development build")
 	assert.Contains(t, read(t, dir, "go.mod"), DevVersion)
-	assert.Contains(t, read(t, dir, "Makefile"), "VCTS_VERSION ?= latest\n")
+	assert.Contains(t, read(t, dir, "Makefile"), "VCTS         ?= $(GO) tool vcts\n")
 }
 
 // Run from inside a vcts checkout (as the README's quick start does), a development build

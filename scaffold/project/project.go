@@ -151,3 +151,21 @@ func ValidateModulePath(path string) error {
 	}
 	return nil
 }
+
+// EnclosingWorkspace returns the go.work file in a folder above dir (not in dir itself), or
+// "": the go command would use that workspace for dir, whose modules do not include a
+// project made in it (say, inside a vcts checkout).
+func EnclosingWorkspace(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(filepath.Join(d, "go.work")); err == nil && !fi.IsDir() {
+			return filepath.Join(d, "go.work")
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}

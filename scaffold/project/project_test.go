@@ -75,3 +75,14 @@ func TestOpen(t *testing.T) {
 	_, err = Open(dir, "Bad")
 	assert.ErrorContains(t, err, "not valid")
 }
+
+func TestEnclosingWorkspace(t *testing.T) {
+	root := t.TempDir()
+	inner := filepath.Join(root, "a", "b")
+	require.NoError(t, os.MkdirAll(inner, 0o755))
+	assert.Empty(t, EnclosingWorkspace(inner))
+	require.NoError(t, os.WriteFile(filepath.Join(inner, "go.work"), []byte("go 1.26\n"), 0o644))
+	assert.Empty(t, EnclosingWorkspace(inner), "a go.work in the project itself is the author's own")
+	require.NoError(t, os.WriteFile(filepath.Join(root, "go.work"), []byte("go 1.26\nuse .\n"), 0o644))
+	assert.Equal(t, filepath.Join(root, "go.work"), EnclosingWorkspace(inner))
+}

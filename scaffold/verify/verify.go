@@ -248,6 +248,11 @@ func goStep(ctx context.Context, out io.Writer, dir, goBin, step string, args ..
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = dir
+	if os.Getenv("GOWORK") == "" && project.EnclosingWorkspace(dir) != "" {
+		// A go.work above the project (a vcts checkout, say) would build the workspace's
+		// modules instead; the project builds from its own go.mod, as its Makefile does.
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+	}
 	var buf bytes.Buffer
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
