@@ -210,3 +210,14 @@ Feature: Clone profile
     And I clone "source" to "copy"
     Then the VM "copy" exists
     And the VM list shows exactly one VM under the name of "copy"
+
+  @clone @CLONE-021
+  Scenario: Powering the source off leaves a running clone On
+    The clone is independent (CLONE-006/007 for hardware and deletion); the same goes for power.
+
+    Given a running VM "source"
+    And I clone "source" to "copy"
+    And I power the VM "copy" on
+    When I power the VM "source" off
+    Then the VM "copy" is On in every view
+    And the VM "source" is Off in every view

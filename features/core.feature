@@ -638,3 +638,13 @@ Feature: Core profile
 
     When I try to create a VM whose name has a dot
     Then the provider answers OK and lists the VM under that very name, or refuses it as InvalidArgument
+
+  @core @CORE-062
+  Scenario: Reconfiguring a running VM to a memory size that is no whole number of GiB keeps it as asked, or is refused
+    Memory hot-add may work in fixed blocks (DIMMs). Refusing a size the hypervisor cannot add
+    is honest; rounding it silently is not.
+
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    And I power the VM on
+    When I try to reconfigure the VM to 2 CPUs and 3584 MiB of memory
+    Then the provider answers OK and the VM has 2 CPUs and 3584 MiB of memory in every view, or refuses it and the VM has 2 CPUs and 2048 MiB of memory in every view

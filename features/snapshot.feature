@@ -270,3 +270,30 @@ Feature: Snapshot profile
     And I take a snapshot "s1" of the VM
     When I delete the VM
     Then the VM no longer exists in any view
+
+  @snapshot @SNAP-024 @needs-snapshot-revert
+  Scenario: Every one of three snapshots of a VM can be reverted to
+    SNAP-004 already requires a provider to take N snapshots of one VM. A provider with a
+    retention limit must refuse the snapshot it cannot keep, not drop an older one silently.
+
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM
+    And I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    And I take a snapshot "s2" of the VM
+    And I reconfigure the VM to 4 CPUs and 4096 MiB of memory
+    And I take a snapshot "s3" of the VM
+    When I revert the VM to snapshot "s1"
+    Then the VM has 2 CPUs and 2048 MiB of memory in every view
+
+  @snapshot @SNAP-025 @needs-snapshot-revert
+  Scenario: Deleting a clone leaves its source's snapshots usable
+    A linked clone may share its source's snapshot tree; deleting the clone must not take the
+    source's snapshots along. Where the provider does not clone, "b" is a new VM.
+
+    Given a VM "a" with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM "a"
+    And a clone "b" of "a", or a new VM "b" with 2 CPUs and 2048 MiB of memory where the provider does not clone
+    And I reconfigure the VM "a" to 3 CPUs and 3072 MiB of memory
+    When I delete the VM "b"
+    And I revert the VM "a" to snapshot "s1"
+    Then the VM "a" has 2 CPUs and 2048 MiB of memory in every view

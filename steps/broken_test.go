@@ -59,7 +59,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// get Unimplemented instead of NotFound/InvalidArgument; SNAP-008/010 take one to get an
 	// unknown id); CORE-037 sees an advertised capability answer Unimplemented.
 	"snapshots-advertised-unimplemented": {
-		v1: {fail: []string{"CLONE-016", "CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-005", "SNAP-006", "SNAP-007", "SNAP-008", "SNAP-009", "SNAP-010", "SNAP-011", "SNAP-012", "SNAP-013", "SNAP-014", "SNAP-015", "SNAP-016", "SNAP-017", "SNAP-018", "SNAP-019", "SNAP-020", "SNAP-021", "SNAP-022", "SNAP-023"},
+		v1: {fail: []string{"CLONE-016", "CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-005", "SNAP-006", "SNAP-007", "SNAP-008", "SNAP-009", "SNAP-010", "SNAP-011", "SNAP-012", "SNAP-013", "SNAP-014", "SNAP-015", "SNAP-016", "SNAP-017", "SNAP-018", "SNAP-019", "SNAP-020", "SNAP-021", "SNAP-022", "SNAP-023", "SNAP-024", "SNAP-025"},
 			message: "expected OK, got Unimplemented"},
 		tutorial: {fail: []string{"CLONE-016", "CORE-037", "SNAP-001", "SNAP-002", "SNAP-003", "SNAP-004", "SNAP-017", "SNAP-023"},
 			message: "expected OK, got Unimplemented"},
@@ -99,7 +99,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// passes).
 	// Tutorial: the same minus what it cannot express (raw payloads, revert, override).
 	"create-ignores-requested-hardware": {
-		v1: {fail: []string{"CLONE-003", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015", "CLONE-018", "CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032", "CORE-038", "CORE-047", "CORE-050", "CORE-058", "CORE-059", "SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014", "SNAP-016", "SNAP-019", "SNAP-022"},
+		v1: {fail: []string{"CLONE-003", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015", "CLONE-018", "CORE-006", "CORE-007", "CORE-008", "CORE-014", "CORE-015", "CORE-027", "CORE-032", "CORE-038", "CORE-047", "CORE-050", "CORE-058", "CORE-059", "SNAP-005", "SNAP-007", "SNAP-008", "SNAP-014", "SNAP-016", "SNAP-019", "SNAP-022", "SNAP-024", "SNAP-025"},
 			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
 		tutorial: {fail: []string{"CLONE-003", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-014", "CLONE-015", "CLONE-018", "CORE-007", "CORE-015", "CORE-032", "CORE-038", "CORE-058", "CORE-059"},
 			message: "cpu=1 memory_mib=1024, expected cpu=3 memory_mib=3072"},
@@ -183,9 +183,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// "a running/stopped VM" (SNAP-006 starts from one; so do CORE-039, SNAP-017 and CLONE-013,
 	// which check the power state after a reconfigure, a snapshot and a clone).
 	"power-state-vendor-names": {
-		v1: {fail: []string{"CLONE-013", "CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-057", "SNAP-006", "SNAP-008", "SNAP-017"},
+		v1: {fail: []string{"CLONE-013", "CLONE-021", "CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-057", "SNAP-006", "SNAP-008", "SNAP-017"},
 			message: `reports power state "poweredOn"`},
-		tutorial: {fail: []string{"CLONE-013", "CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-022", "CORE-024", "CORE-039", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "CORE-057", "SNAP-017"},
+		tutorial: {fail: []string{"CLONE-013", "CLONE-021", "CORE-009", "CORE-018", "CORE-019", "CORE-020", "CORE-022", "CORE-024", "CORE-039", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "CORE-057", "SNAP-017"},
 			message: `reports power state "running"`},
 	},
 
@@ -194,8 +194,8 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// Every rule that looks for a stopped VM in the list: powered off (CORE-019/021/024) or
 	// starting from "a stopped VM" (CORE-018, CORE-024, SNAP-006, SNAP-017's stopped row).
 	"list-omits-stopped": {
-		v1:       {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-057", "SNAP-006", "SNAP-017"}, message: "is not listed"},
-		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "CORE-057", "SNAP-017"}, message: "is not listed"},
+		v1:       {fail: []string{"CLONE-021", "CORE-018", "CORE-019", "CORE-021", "CORE-024", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-057", "SNAP-006", "SNAP-017"}, message: "is not listed"},
+		tutorial: {fail: []string{"CLONE-021", "CORE-018", "CORE-019", "CORE-024", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "CORE-057", "SNAP-017"}, message: "is not listed"},
 	},
 	// Every rule that finds a VM in the list by its name: CORE-005, the "exactly one under
 	// the name" checks (CORE-010/011, CLONE-012), CORE-012 and CLONE-002. Rules that find a VM
@@ -211,9 +211,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// SNAP-005 and SNAP-016 revert to the created size, and CORE-038 keeps it, which the stale
 	// view happens to show.
 	"stale-hardware-view": {
-		v1: {fail: []string{"CLONE-015", "CORE-025", "CORE-026", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "SNAP-007", "SNAP-015", "SNAP-021"},
+		v1: {fail: []string{"CLONE-015", "CORE-025", "CORE-026", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "CORE-062", "SNAP-007", "SNAP-015", "SNAP-021"},
 			message: "with cpu=2 memory_mib=2048, expected cpu=4 memory_mib=2048"},
-		tutorial: {fail: []string{"CLONE-015", "CORE-025", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059"},
+		tutorial: {fail: []string{"CLONE-015", "CORE-025", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "CORE-062"},
 			message: "reports cpu=2 memory_mib=2048, expected cpu=4 memory_mib=2048"},
 	},
 	// Every "no longer exists in any view" rule.
@@ -265,9 +265,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// As for CPU: the rows that change memory, CORE-026, CORE-028, SNAP-007, SNAP-015 and
 	// CORE-038's rows with 0 and -512 MiB.
 	"reconfigure-ignores-memory": {
-		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021", "SNAP-022"},
+		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "CORE-062", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021", "SNAP-022"},
 			message: "expected cpu=2 memory_mib=4096"},
-		tutorial: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059"}, message: "expected cpu=2 memory_mib=4096"},
+		tutorial: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "CORE-062"}, message: "expected cpu=2 memory_mib=4096"},
 	},
 	// The reconfigure row of CORE-023; the sweep of CORE-036 accepts OK.
 	"reconfigure-unknown-vm-ok": {
@@ -300,7 +300,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// Every rule that waits for a reconfigure: CORE-025/026/028/033/039, SNAP-005/007/015/016,
 	// CLONE-006. Rejected reconfigures (CORE-023, CORE-027, CORE-036, CORE-038) return no task.
 	"task-reconfigure-never-done": {
-		v1: {fail: []string{"CLONE-006", "CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-033", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-020", "SNAP-021", "SNAP-022"},
+		v1: {fail: []string{"CLONE-006", "CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-033", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "CORE-062", "SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-020", "SNAP-021", "SNAP-022", "SNAP-024", "SNAP-025"},
 			message: "still done=false",
 			tune:    func(c *steps.Config) { c.TaskTimeout = time.Second }},
 	},
@@ -308,7 +308,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// running/stopped VM" (CORE-039, SNAP-006, SNAP-017, CLONE-013), CORE-033, and CORE-036,
 	// whose probe powers the VM on after each bad request.
 	"task-power-message-in-error": {
-		v1: {fail: []string{"CLONE-013", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-033", "CORE-036", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-055", "CORE-057", "SNAP-006", "SNAP-008", "SNAP-017"},
+		v1: {fail: []string{"CLONE-013", "CLONE-021", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-033", "CORE-036", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-055", "CORE-057", "CORE-062", "SNAP-006", "SNAP-008", "SNAP-017"},
 			message: `error="power operation completed successfully"`},
 	},
 	// CORE-036 also asks for an unknown task, but only requires an answer that is not a crash.
@@ -355,7 +355,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 
 	// Every rule that reverts to a different CPU count.
 	"revert-keeps-cpu": {
-		v1: {fail: []string{"SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-021", "SNAP-022"}, message: "cpu=4 memory_mib=2048, expected cpu=2 memory_mib=2048"},
+		v1: {fail: []string{"SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-021", "SNAP-022", "SNAP-024", "SNAP-025"}, message: "cpu=4 memory_mib=2048, expected cpu=2 memory_mib=2048"},
 	},
 	// SNAP-009 directly; SNAP-008 obtains its unknown snapshot id by taking and deleting one.
 	"snapshot-delete-noop": {
@@ -379,7 +379,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// by "new", so reverting to "old" restores "new", and SNAP-015's "s1" and "s2" share one
 	// id, so deleting "s1" deletes "s2".
 	"one-snapshot-per-vm": {
-		v1:       {fail: []string{"SNAP-004", "SNAP-007", "SNAP-015", "SNAP-021"}, message: "got the same id"},
+		v1:       {fail: []string{"SNAP-004", "SNAP-007", "SNAP-015", "SNAP-021", "SNAP-024"}, message: "got the same id"},
 		tutorial: {fail: []string{"SNAP-004"}, message: "got the same id"},
 	},
 	// Only SNAP-015 deletes one of two snapshots and then uses the other (SNAP-008/010 take
@@ -430,9 +430,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// copy's size, which equals the source's; CORE-037 only needs the clone to succeed;
 	// CLONE-012's repetitions all answer the same (wrong) id, and one VM has the copy's name.
 	"clone-answers-source-id": {
-		v1: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-015", "CLONE-020", "SNAP-020", "SNAP-022"},
+		v1: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-015", "CLONE-020", "CLONE-021", "SNAP-020", "SNAP-022", "SNAP-025"},
 			message: "returned the source's own id"},
-		tutorial: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-015", "CLONE-020"},
+		tutorial: {fail: []string{"CLONE-001", "CLONE-002", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-015", "CLONE-020", "CLONE-021"},
 			message: "returned the source's own id"},
 	},
 	// Only CLONE-012 repeats a clone; every repetition answers AlreadyExists.
@@ -584,7 +584,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	},
 	// Every rule that reconfigures and then reads the hardware back.
 	"reconfigure-done-early": {
-		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021", "SNAP-022"},
+		v1: {fail: []string{"CLONE-015", "CLONE-016", "CORE-025", "CORE-026", "CORE-028", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "CORE-062", "SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021", "SNAP-022"},
 			message: "should have"},
 	},
 	// Only CLONE-020 clones to the name of a clone it deleted (the tutorial driver waits for
@@ -601,7 +601,7 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// every rule that starts from one fails, besides the repetitions (CORE-010/011/024/028/031/
 	// 041/045) and the unknown delete (CORE-030).
 	"noop-task-unknown": {
-		v1: {fail: []string{"CLONE-013", "CORE-010", "CORE-011", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-028", "CORE-030", "CORE-031", "CORE-033", "CORE-036", "CORE-039", "CORE-041", "CORE-045", "CORE-055", "CORE-060", "SNAP-008", "SNAP-017"},
+		v1: {fail: []string{"CLONE-013", "CLONE-021", "CORE-010", "CORE-011", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-028", "CORE-030", "CORE-031", "CORE-033", "CORE-036", "CORE-039", "CORE-041", "CORE-045", "CORE-055", "CORE-060", "CORE-062", "SNAP-008", "SNAP-017"},
 			message: "TaskStatus answered rpc error: code = NotFound"},
 	},
 	// The runner selects profiles before anything is created: the snapshot profile (tutorial:
@@ -626,9 +626,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 	// Describe/GetVM always says On: every rule that looks for a stopped VM in every view,
 	// starting with the precondition "a stopped VM".
 	"describe-stale-power": {
-		v1: {fail: []string{"CORE-018", "CORE-019", "CORE-021", "CORE-024", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-057", "SNAP-006", "SNAP-017"},
+		v1: {fail: []string{"CLONE-021", "CORE-018", "CORE-019", "CORE-021", "CORE-024", "CORE-041", "CORE-043", "CORE-045", "CORE-049", "CORE-054", "CORE-057", "SNAP-006", "SNAP-017"},
 			message: `should be "Off" in every view`},
-		tutorial: {fail: []string{"CORE-018", "CORE-019", "CORE-024", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "CORE-057", "SNAP-017"},
+		tutorial: {fail: []string{"CLONE-021", "CORE-018", "CORE-019", "CORE-024", "CORE-041", "CORE-043", "CORE-049", "CORE-054", "CORE-057", "SNAP-017"},
 			message: `should be "Off" in every view`},
 	},
 	// Every "exactly one VM under the name" check (VMs are created On).
@@ -656,6 +656,87 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1: {fail: []string{"SNAP-012", "SNAP-023"}, message: "cannot delete inactive domain with 2 snapshots"},
 		tutorial: {fail: []string{"CLONE-016", "CORE-037", "SNAP-001", "SNAP-004", "SNAP-017", "SNAP-023"},
 			message: "cleanup after the scenario", deleteImpossible: true},
+	},
+
+	// round 7 ------------------------------------------------------------------------------
+
+	// Every rule that reverts a running VM (the suite's VMs run) to a smaller memory size.
+	"revert-running-keeps-memory": {
+		v1: {fail: []string{"SNAP-005", "SNAP-007", "SNAP-015", "SNAP-016", "SNAP-019", "SNAP-021", "SNAP-022", "SNAP-024", "SNAP-025"},
+			message: "MiB in every view"},
+	},
+	// CLONE-004 (8Gi) and CLONE-005's Gi rows; the Mi and k rows and CLONE-017 pass.
+	"clone-override-gi-ignored": {
+		v1: {fail: []string{"CLONE-004", "CLONE-005"}, message: "should have 4 CPUs and 8192 MiB"},
+	},
+	// No rule takes two snapshots of one VM under the same name hint.
+	"snapshot-delete-by-name-hint": {
+		v1: {hole: "take two snapshots of a VM with the same name hint at different sizes (the provider may " +
+			"refuse the second, or answer with the first's id); when it gives the second an id of its own, " +
+			"deleting the second leaves the first usable: reverting to it restores its size"},
+	},
+	// Every power call lands on the newest VM; which one that is depends on which scenarios run
+	// side by side, so the run is scoped to CORE-057, which powers P VMs created together.
+	"power-targets-newest-vm": {
+		v1:       {fail: []string{"CORE-057"}, message: `should be "Off" in every view`, tags: "@CORE-057"},
+		tutorial: {fail: []string{"CORE-057"}, message: `should be "Off" in every view`, tags: "@CORE-057"},
+	},
+	// The driver waits for the delete task before it describes the VM: the window is never seen.
+	"describe-deleting-internal": {
+		v1: {hole: "describe a VM right after Delete answered with a task that is not done yet: Describe " +
+			"answers OK (exists true or false), never Internal"},
+	},
+	// While CORE-061's dotted VM exists, every ListVMs fails: scoped to it, as scenarios that run
+	// alongside fail at random.
+	"list-internal-on-dotted-name": {
+		v1:       {fail: []string{"CORE-061"}, message: "expected OK, got Internal", tags: "@CORE-061"},
+		tutorial: {fail: []string{"CORE-061"}, message: "expected OK, got Internal", tags: "@CORE-061"},
+	},
+	// Every rule that reboots (CORE-049 takes the task error for a refusal and finds the VM On).
+	"task-reboot-done-with-error": {
+		v1: {fail: []string{"CORE-020", "CORE-024", "CORE-049"}, message: `error="guest did not answer ACPI`},
+	},
+	// Validate's message is free text; ok=true is all the contract can read.
+	"validate-ok-with-failure-message": {
+		v1: {hole: "none proposed: the message of Validate is free-form, and a healthy provider may fill it " +
+			"(the reference says \"file provider ready, N VMs\")"},
+	},
+	// Every rule that reverts, or judges SnapshotRevert's code.
+	"snapshots-advertised-revert-unimplemented": {
+		v1: {fail: []string{"SNAP-005", "SNAP-006", "SNAP-007", "SNAP-008", "SNAP-009", "SNAP-012", "SNAP-013", "SNAP-014", "SNAP-015", "SNAP-016", "SNAP-018", "SNAP-019", "SNAP-020", "SNAP-021", "SNAP-022", "SNAP-024", "SNAP-025"},
+			message: "got Unimplemented (method SnapshotRevert not implemented)"},
+	},
+	// Every graceful shutdown, of a known VM or not, answers DeadlineExceeded (call timeout 1s
+	// to keep the run short).
+	"graceful-shutdown-past-deadline": {
+		v1: {fail: []string{"CORE-021", "CORE-044", "CORE-045"}, message: "DeadlineExceeded",
+			tune: func(c *steps.Config) { c.CallTimeout = time.Second }},
+	},
+	"list-ids-uppercase": {
+		v1: {fail: []string{"CLONE-002", "CLONE-003", "CLONE-004", "CLONE-005", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-013", "CLONE-014", "CLONE-015", "CLONE-016", "CLONE-018", "CLONE-021", "CORE-005", "CORE-006", "CORE-007", "CORE-008", "CORE-009", "CORE-012", "CORE-018", "CORE-019", "CORE-020", "CORE-021", "CORE-022", "CORE-024", "CORE-025", "CORE-026", "CORE-027", "CORE-028", "CORE-032", "CORE-038", "CORE-039", "CORE-041", "CORE-043", "CORE-045", "CORE-047", "CORE-049", "CORE-050", "CORE-051", "CORE-053", "CORE-054", "CORE-055", "CORE-056", "CORE-057", "CORE-058", "CORE-059", "CORE-061", "CORE-062", "SNAP-005", "SNAP-006", "SNAP-007", "SNAP-008", "SNAP-014", "SNAP-015", "SNAP-016", "SNAP-017", "SNAP-019", "SNAP-020", "SNAP-021", "SNAP-022", "SNAP-024", "SNAP-025"},
+			message: "is not listed"},
+		tutorial: {fail: []string{"CLONE-002", "CLONE-003", "CLONE-006", "CLONE-007", "CLONE-008", "CLONE-013", "CLONE-014", "CLONE-015", "CLONE-016", "CLONE-018", "CLONE-021", "CORE-005", "CORE-007", "CORE-009", "CORE-012", "CORE-018", "CORE-019", "CORE-020", "CORE-022", "CORE-024", "CORE-025", "CORE-028", "CORE-032", "CORE-038", "CORE-039", "CORE-041", "CORE-043", "CORE-049", "CORE-051", "CORE-053", "CORE-054", "CORE-055", "CORE-056", "CORE-057", "CORE-058", "CORE-059", "CORE-061", "CORE-062", "SNAP-017"},
+			message: "is not listed"},
+	},
+	// Only SNAP-024 reverts to the first of three snapshots (SNAP-004 takes N but only
+	// compares ids).
+	"snapshots-rotated-at-2": {
+		v1: {fail: []string{"SNAP-024"}, message: "not found"},
+	},
+	// CORE-062 grows a running VM's memory by a size that is no whole GiB; CORE-056 happens to
+	// as well (2304 MiB, ...).
+	"hotplug-memory-rounded-to-gib": {
+		v1:       {fail: []string{"CORE-056", "CORE-062"}, message: "MiB in every view"},
+		tutorial: {fail: []string{"CORE-056", "CORE-062"}, message: "MiB in every view"},
+	},
+	// Only SNAP-025 reverts a source after its clone is gone.
+	"clone-delete-removes-source-snapshots": {
+		v1: {fail: []string{"SNAP-025"}, message: "not found"},
+	},
+	// Only CLONE-021 powers a source off after cloning it.
+	"power-off-stops-clones": {
+		v1:       {fail: []string{"CLONE-021"}, message: `should be "On" in every view`},
+		tutorial: {fail: []string{"CLONE-021"}, message: `should be "On" in every view`},
 	},
 }
 

@@ -10,7 +10,7 @@ import (
 
 var powerSteps = []phrase{
 	{`^a (running|stopped) VM(?: "([^"]*)")?$`, givenPoweredVM},
-	{`^I power the VM (on|off)$`, powerVM},
+	{`^I power the VM(?: "([^"]*)")? (on|off)$`, powerVM},
 	{`^I reboot the VM$`, rebootVM},
 	{`^I shut the VM down gracefully$`, shutdownVM},
 	{`^the VM(?: "([^"]*)")? is (On|Off) in every view$`, isPowered},
@@ -61,17 +61,17 @@ func givenPoweredVM(ctx context.Context, state, alias string) error {
 	return st.checkPower(ctx, ref, want)
 }
 
-func powerVM(ctx context.Context, word string) error {
-	return powerWith(ctx, powerOp(word))
+func powerVM(ctx context.Context, alias, word string) error {
+	return powerWith(ctx, alias, powerOp(word))
 }
 
-func rebootVM(ctx context.Context) error { return powerWith(ctx, driver.PowerReboot) }
+func rebootVM(ctx context.Context) error { return powerWith(ctx, "", driver.PowerReboot) }
 
-func shutdownVM(ctx context.Context) error { return powerWith(ctx, driver.PowerShutdownGraceful) }
+func shutdownVM(ctx context.Context) error { return powerWith(ctx, "", driver.PowerShutdownGraceful) }
 
-func powerWith(ctx context.Context, op driver.PowerOp) error {
+func powerWith(ctx context.Context, alias string, op driver.PowerOp) error {
 	st := current(ctx)
-	ref, err := st.vm("")
+	ref, err := st.vm(alias)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ type (
 // Catalog lists every defect, grouped by family in the contract's order. Each call returns
 // new values; the constructors inside build fresh state per wrapped server.
 func Catalog() []Defect {
-	return []Defect{
+	return append([]Defect{
 		// capabilities
 		{
 			Name: "snapshots-advertised-unimplemented", Family: Capabilities,
@@ -647,5 +647,5 @@ func Catalog() []Defect {
 			V1:       func(p v1Server) v1Server { return v1DeleteRefusesSnapshots{p, &snapshotCounts{}} },
 			Tutorial: func(p tutServer) tutServer { return tutDeleteRefusesSnapshots{p, &snapshotCounts{}} },
 		},
-	}
+	}, round7Catalog()...)
 }
