@@ -314,6 +314,9 @@ func tryWithID(ctx context.Context, action, which string) error {
 		st.res.addVM(clone, target)
 		a = attempt{call: fmt.Sprintf("Clone(source_vm_id=%q, target_name=%q)", id, target), err: err, id: clone}
 	}
+	if which == "an unknown" {
+		a.hint = st.configuredIDRefused(id, a.err)
+	}
 	st.last = &a
 	return nil
 }
@@ -418,8 +421,18 @@ func describeUnknown(ctx context.Context) error {
 	rctx, cancel := st.read(ctx)
 	defer cancel()
 	d, err := st.d.Describe(rctx, id)
-	st.last = &attempt{call: fmt.Sprintf("Describe(id=%q)", id), err: err, exists: d.Exists}
+	st.last = &attempt{call: fmt.Sprintf("Describe(id=%q)", id), err: err, exists: d.Exists, hint: st.configuredIDRefused(id, err)}
 	return nil
+}
+
+// configuredIDRefused explains an InvalidArgument answer to the configured unknown VM id:
+// most likely the id is not in the provider's format, which the configuration can fix.
+func (st *scenario) configuredIDRefused(id string, err error) string {
+	if id == "" || id != st.s.cfg.UnknownVMID || status.Code(err) != codes.InvalidArgument {
+		return ""
+	}
+	return "this id is the configured provider.unknown_vm_id (--unknown-vm-id), which the provider calls malformed: " +
+		"is it in the provider's own id format?"
 }
 
 // idVariant spells out a variant of id: {id} stands for the id, {nul} for a NUL byte.
@@ -478,6 +491,8 @@ func answersDoesNotExist(ctx context.Context) error {
 		return st.failf("no request was sent")
 	}
 	switch {
+	case st.last.err != nil && st.last.hint != "":
+		return st.failf("%s: expected OK with exists=false, got %s (%s)", st.last.call, answer(st.last.err), st.last.hint)
 	case st.last.err != nil:
 		return st.failf("%s: expected OK with exists=false, got %s", st.last.call, answer(st.last.err))
 	case st.last.exists:
