@@ -24,6 +24,7 @@ func (f *targetFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.profile, "profile", "all", "profiles to run: core, snapshot, clone or all (comma-separated list allowed)")
 	fs.StringVar(&f.o.Target, "target", "", "process (reference file provider, default), endpoint (a running provider) or container")
 	fs.StringVar(&f.o.Endpoint, "endpoint", "", "host:port of a running provider (implies --target endpoint)")
+	fs.StringVar(&f.o.ProviderName, "provider-name", "", "the provider's name in the reports and catalog entry (provider.name)")
 	fs.StringVar(&f.o.Dialect, "dialect", "", "provider API: v1 (VirtRigaud wire protocol, default) or tutorial")
 	fs.StringVar(&f.o.TLSCA, "tls-ca", "", "CA certificate (PEM) to verify the provider; enables TLS")
 	fs.StringVar(&f.o.TLSCert, "tls-cert", "", "client certificate (PEM) for mTLS; needs --tls-key")
@@ -76,6 +77,7 @@ func (f *targetFlags) flagFor(key string) string {
 	o := f.o
 	for _, m := range []struct{ key, flag, value string }{
 		{"provider.endpoint", "--endpoint", o.Endpoint},
+		{"provider.name", "--provider-name", o.ProviderName},
 		{"provider.dialect", "--dialect", o.Dialect},
 		{"target.kind", "--target", o.Target},
 		{"target.provider_bin", "--provider-bin", o.ProviderBin},

@@ -111,6 +111,7 @@ func Parse(data []byte) (File, error) {
 type Overrides struct {
 	Target        string
 	Endpoint      string
+	ProviderName  string
 	Dialect       string
 	Tags          string
 	Concurrency   int
@@ -147,6 +148,7 @@ func (f *File) Apply(o Overrides) error {
 	}
 	set(&f.Target.Kind, o.Target)
 	set(&f.Provider.Endpoint, o.Endpoint)
+	set(&f.Provider.Name, o.ProviderName)
 	set(&f.Provider.Dialect, o.Dialect)
 	set(&f.Tests.Tags, o.Tags)
 	set(&f.Target.Image, o.Image)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -74,6 +75,24 @@ func knownList(key, path string, extra []string, reqs []features.Requirement) ([
 		}
 	}
 	return ids, nil
+}
+
+// requirementTag is a tag that names a requirement ID (@CORE-001).
+var requirementTag = regexp.MustCompile(`@((?:CORE|SNAP|CLONE)-\d+)\b`)
+
+// requirementTagsExist refuses a tag expression that names a requirement the spec does not
+// have: it would select nothing, or (negated) exclude nothing, without saying so.
+func requirementTagsExist(expr string, reqs []features.Requirement) error {
+	exists := map[string]bool{}
+	for _, r := range reqs {
+		exists[r.ID] = true
+	}
+	for _, m := range requirementTag.FindAllStringSubmatch(expr, -1) {
+		if !exists[m[1]] {
+			return &config.Error{Key: "tests.tags", Err: fmt.Errorf("%s is not a requirement of the spec (see `vcts list`)", m[1])}
+		}
+	}
+	return nil
 }
 
 func requirementInfos(reqs []features.Requirement) []results.RequirementInfo {

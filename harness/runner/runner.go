@@ -105,6 +105,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, &config.Error{Key: "tests.known_flaky", Err: fmt.Errorf("%s is also listed as known-failing: it either must fail or may fail", id)}
 		}
 	}
+	if err := requirementTagsExist(cfg.Tests.Tags, reqs); err != nil {
+		return nil, err
+	}
 	tags := selectionTags(profiles, cfg.Tests.Tags)
 
 	rep := &results.Report{

@@ -275,6 +275,20 @@ func TestKnownFailingRejectsUnknownIDs(t *testing.T) {
 	assert.Contains(t, err.Error(), "CORE-999 is not a requirement")
 }
 
+// A tag naming a requirement the spec does not have selects nothing by mistake (or, negated,
+// excludes nothing): a configuration error, before anything starts.
+func TestTagOfAnUnknownRequirementIsRefused(t *testing.T) {
+	tg := &recordingTarget{}
+	for _, tags := range []string{"@CORE-999", "@core&&~@SNAP-999", "@CORE-001,@CLONE-1000"} {
+		_, err := Run(context.Background(), Options{Config: finalized(t, func(f *config.File) { f.Tests.Tags = tags }), Target: tg})
+		var cerr *config.Error
+		require.ErrorAs(t, err, &cerr, tags)
+		assert.Equal(t, "tests.tags", cerr.Key)
+		assert.Contains(t, err.Error(), "is not a requirement of the spec", tags)
+	}
+	assert.False(t, tg.started)
+}
+
 // recordingTarget is a target that must not be started.
 type recordingTarget struct {
 	target.Target
@@ -285,7 +299,8 @@ func (r *recordingTarget) Start(context.Context) error { r.started = true; retur
 
 func TestZeroSelectedScenariosFailWithoutStartingAnything(t *testing.T) {
 	tg := &recordingTarget{}
-	res, err := Run(context.Background(), Options{Config: finalized(t, func(f *config.File) { f.Tests.Tags = "@CORE-999" }), Target: tg})
+	// No scenario is both CORE-001 and CORE-002.
+	res, err := Run(context.Background(), Options{Config: finalized(t, func(f *config.File) { f.Tests.Tags = "@CORE-001&&@CORE-002" }), Target: tg})
 	require.NoError(t, err)
 	assert.False(t, tg.started)
 	assert.Equal(t, results.VerdictFail, res.Report.Verdict)
