@@ -15,12 +15,21 @@ import (
 
 // Progress returns a listener for results.Collector.OnAdd that prints one line per
 // finished scenario: ✓ passed, ✗ failed (with the first line of the reason), ⏭ skipped
-// (with the reason).
+// (with the reason); a profile skipped as a whole gets one line.
 func Progress(w io.Writer) func(results.Scenario) {
 	var mu sync.Mutex
+	profileSkips := map[string]bool{}
 	return func(s results.Scenario) {
 		mu.Lock()
 		defer mu.Unlock()
+		if s.Status == results.Skipped && strings.HasPrefix(s.Reason, "profile "+s.Profile+" ") {
+			// A whole profile skipped: one line for it, not one per scenario.
+			if !profileSkips[s.Profile] {
+				profileSkips[s.Profile] = true
+				fmt.Fprintf(w, "%s %s\n", progressIcon(s.Status), firstLine(s.Reason))
+			}
+			return
+		}
 		line := fmt.Sprintf("%s %s %s", progressIcon(s.Status), s.Requirement, s.Name)
 		switch s.Status {
 		case results.Passed:

@@ -16,8 +16,11 @@ func TestProgressLines(t *testing.T) {
 	p := Progress(&b)
 	p(results.Scenario{Requirement: "CORE-001", Name: "caps", Status: results.Passed, Duration: 12 * time.Millisecond})
 	p(results.Scenario{Requirement: "CORE-002", Name: "validate", Status: results.Failed, Reason: "expected ok\nmore detail"})
-	p(results.Scenario{Requirement: "SNAP-001", Name: "snap", Status: results.Skipped, Reason: "profile snapshot skipped: not offered"})
-	assert.Equal(t, "✓ CORE-001 caps (12ms)\n✗ CORE-002 validate — expected ok\n⏭ SNAP-001 snap — profile snapshot skipped: not offered\n", b.String())
+	p(results.Scenario{Requirement: "SNAP-001", Profile: "snapshot", Name: "snap", Status: results.Skipped, Reason: "profile snapshot skipped: not offered"})
+	p(results.Scenario{Requirement: "SNAP-002", Profile: "snapshot", Name: "snap2", Status: results.Skipped, Reason: "profile snapshot skipped: not offered"})
+	p(results.Scenario{Requirement: "CORE-003", Profile: "core", Name: "tasks", Status: results.Skipped, Reason: "dialect tutorial cannot express tasks"})
+	assert.Equal(t, "✓ CORE-001 caps (12ms)\n✗ CORE-002 validate — expected ok\n⏭ profile snapshot skipped: not offered\n"+
+		"⏭ CORE-003 tasks — dialect tutorial cannot express tasks\n", b.String(), "a profile skipped as a whole is one line")
 }
 
 func sampleReport(v results.Verdict) *results.Report {

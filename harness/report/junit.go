@@ -75,7 +75,7 @@ func WriteJUnit(w io.Writer, r *results.Report) error {
 	for _, p := range r.Profiles {
 		suite := junitSuite{Name: p.Name, Properties: properties(r, p)}
 		var d time.Duration
-		var first time.Time
+		var first, last time.Time
 		for _, s := range r.Scenarios {
 			if s.Profile != p.Name {
 				continue
@@ -83,14 +83,17 @@ func WriteJUnit(w io.Writer, r *results.Report) error {
 			if first.IsZero() || (!s.Started.IsZero() && s.Started.Before(first)) {
 				first = s.Started
 			}
+			if end := s.Started.Add(s.Duration); !s.Started.IsZero() && end.After(last) {
+				last = end
+			}
 			d += s.Duration
 			c := junitCase{Classname: p.Name, Name: caseName(s, rules[s.Requirement], perReq[s.Requirement] > 1), Time: seconds(s.Duration)}
 			switch s.Status {
 			case results.Failed:
-				c.Failure = &junitMessage{Message: firstLine(s.Reason), Type: "failed", Text: s.Reason}
+				c.Failure = &junitMessage{Message: summary(s.Reason), Type: "failed", Text: s.Reason}
 				suite.Failures++
 			case results.StaleKnownFailing:
-				c.Failure = &junitMessage{Message: firstLine(s.Reason), Type: "stale-known-failing", Text: s.Reason}
+				c.Failure = &junitMessage{Message: summary(s.Reason), Type: "stale-known-failing", Text: s.Reason}
 				suite.Failures++
 			case results.Skipped:
 				c.Skipped = &junitMessage{Message: s.Reason}
@@ -103,6 +106,11 @@ func WriteJUnit(w io.Writer, r *results.Report) error {
 		}
 		suite.Tests = len(suite.Cases)
 		suite.Time = seconds(d)
+		if !first.IsZero() && last.After(first) {
+			// Scenarios run side by side: the profile took from its first start to its last
+			// end, not the sum of its scenarios' durations.
+			suite.Time = seconds(last.Sub(first))
+		}
 		if !first.IsZero() {
 			suite.Timestamp = first.UTC().Format(time.RFC3339)
 		}
@@ -161,10 +169,24 @@ func caseName(s results.Scenario, q results.Requirement, outline bool) string {
 		rule = s.Name
 	}
 	name := s.Requirement + " " + rule
-	if outline && s.Name != rule {
+	switch {
+	case outline && strings.HasPrefix(s.Name, rule):
+		name = s.Requirement + " " + s.Name // the example's name already holds the rule
+	case outline && s.Name != rule:
 		name += " [" + s.Name + "]"
 	}
 	return name
+}
+
+// summary is a failure's message attribute: the whole reason on one line (a test report
+// shows the attribute as the headline, and a first line alone often ends in a colon), cut
+// at 400 characters; the element's text keeps every line.
+func summary(reason string) string {
+	one := strings.Join(strings.Fields(reason), " ")
+	if r := []rune(one); len(r) > 400 {
+		one = string(r[:399]) + "…"
+	}
+	return one
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
