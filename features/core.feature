@@ -648,3 +648,12 @@ Feature: Core profile
     And I power the VM on
     When I try to reconfigure the VM to 2 CPUs and 3584 MiB of memory
     Then the provider answers OK and the VM has 2 CPUs and 3584 MiB of memory in every view, or refuses it and the VM has 2 CPUs and 2048 MiB of memory in every view
+
+  @core @CORE-063
+  Scenario: Once VMs exist, the provider reports the capabilities the run selected its profiles from
+    The runner asks before anything exists. A provider that learns what it offers only later
+    (a hypervisor session opened on the first create) makes the run skip profiles it offers.
+
+    Given a VM
+    When I ask the provider for its capabilities
+    Then they are the capabilities the run selected its profiles from

@@ -13,6 +13,7 @@ import (
 var capabilitySteps = []phrase{
 	{`^I ask the provider for its capabilities$`, askCapabilities},
 	{`^the provider reports the same capabilities when asked again$`, sameCapabilities},
+	{`^they are the capabilities the run selected its profiles from$`, capabilitiesAsSelected},
 	{`^I ask the provider to validate its configuration$`, askValidate},
 	{`^the provider reports its configuration as ok$`, validatedOK},
 	{`^I try to (take a snapshot of|clone|take a memory snapshot of|make a linked clone of) the VM$`, tryOptionalOperation},
@@ -49,6 +50,33 @@ func sameCapabilities(ctx context.Context) error {
 		return st.failf("GetCapabilities changed between two calls: first %s, then %s", st.caps.Raw, again.Raw)
 	}
 	return nil
+}
+
+// capabilitiesAsSelected compares the scenario's answer with the one the profiles were
+// selected from, before anything existed.
+func capabilitiesAsSelected(ctx context.Context) error {
+	st := current(ctx)
+	if st.caps == nil {
+		return st.failf("capabilities were not asked for")
+	}
+	first, err := st.s.selectedCapabilities(ctx)
+	if err != nil {
+		return st.failf("%v", err)
+	}
+	if !reflect.DeepEqual(*st.caps, first) {
+		return st.failf("GetCapabilities changed once VMs existed: the profiles were selected from %s, now it says %s "+
+			"(a provider that learns what it offers only after its first create makes the run skip what it offers)", first.Raw, st.caps.Raw)
+	}
+	return nil
+}
+
+// selectedCapabilities is the answer the profiles were selected from (Config.Capabilities),
+// else the suite's own first answer.
+func (s *Suite) selectedCapabilities(context.Context) (driver.Capabilities, error) {
+	if s.cfg.Capabilities != nil {
+		return *s.cfg.Capabilities, nil
+	}
+	return s.firstCaps, s.firstCapsErr
 }
 
 func askValidate(ctx context.Context) error {

@@ -43,6 +43,10 @@ type Config struct {
 	// is skipped (e.g. "GetCapabilities: supports_snapshots=false"). A profile missing from
 	// the map is skipped as "not selected".
 	Profiles map[string]string
+	// Capabilities is the answer Profiles were selected from, asked before the suite made
+	// anything; CORE-063 holds the provider to it once VMs exist. Leave it nil when the
+	// profiles were chosen otherwise: the suite then asks once itself, before its first VM.
+	Capabilities *driver.Capabilities
 	// IdempotentCount is how many times each lifecycle call is repeated (default 3).
 	IdempotentCount int
 	// ParallelCreates is how many distinct VMs the concurrency scenario creates at once.

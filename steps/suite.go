@@ -39,6 +39,12 @@ type Suite struct {
 	// own tracks what the suite creates for itself (the VM behind the unknown id).
 	own *resources
 
+	// firstCaps is the suite's own first capabilities answer, asked before any scenario
+	// step when Config.Capabilities is nil.
+	firstCapsOnce sync.Once
+	firstCaps     driver.Capabilities
+	firstCapsErr  error
+
 	unknownMu       sync.Mutex
 	probed          bool
 	idsReused       bool
@@ -257,6 +263,19 @@ func current(ctx context.Context) *scenario {
 }
 
 func (s *Suite) before(ctx context.Context, p *godog.Scenario) (context.Context, error) {
+	if s.cfg.Capabilities == nil {
+		// Every scenario waits for the first to have asked: the answer predates every VM
+		// the scenarios make.
+		s.firstCapsOnce.Do(func() {
+			err := bounded(ctx, s.timeouts(), func(ctx context.Context) (err error) {
+				s.firstCaps, err = s.cfg.Driver.Capabilities(ctx)
+				return err
+			})
+			if err != nil {
+				s.firstCapsErr = fmt.Errorf("GetCapabilities before the first scenario: %s", answer(err))
+			}
+		})
+	}
 	st := &scenario{
 		s: s, d: s.cfg.Driver, name: p.Name, started: time.Now(),
 		tasks: &driver.TaskLog{},

@@ -86,6 +86,7 @@ func runSuite(t *testing.T, d driver.Driver, tags string, tune func(*steps.Confi
 		t.Fatalf("capabilities: %v", err)
 	}
 	cfg.Profiles = steps.SelectProfiles(caps)
+	cfg.Capabilities = &caps
 	if tune != nil {
 		tune(&cfg)
 	}

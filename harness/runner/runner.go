@@ -226,6 +226,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		rep.Provider.CapabilitiesError = capErr.Error()
 	} else {
 		rep.Provider.Capabilities = &results.Capabilities{Snapshots: caps.Snapshots, Clones: caps.Clones, Raw: caps.Raw}
+		sc.Capabilities = &caps
 	}
 	sc.Profiles = map[string]string{}
 	for _, p := range profiles {
