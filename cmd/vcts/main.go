@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vctsio/vcts/internal/cli"
+	"github.com/vctsio/vcts/internal/version"
 )
 
 func main() {
@@ -56,6 +57,8 @@ entry.
 
 Exit codes: 0 conformant, 1 not conformant (or the run failed), 2 bad flags or
 configuration, 3 partial.`,
+		// --version prints the first line of "vcts version".
+		Version: version.Version,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

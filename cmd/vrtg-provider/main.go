@@ -56,7 +56,14 @@ Exit codes: 0 success, 1 failure or refusal, 2 bad flags, 3 partially conformant
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newInitCmd(), newVerifyCmd(), newPublishCmd())
+	root.AddCommand(newInitCmd(), newVerifyCmd(), newPublishCmd(), &cobra.Command{
+		Use:   "version",
+		Short: "Print the vrtg-provider version (as --version does)",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			cmd.Printf("vrtg-provider %s (vcts spec %s)\n", version.Version, version.SpecVersion)
+		},
+	})
 	return root
 }
 
