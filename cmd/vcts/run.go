@@ -48,9 +48,11 @@ process target. Against any running provider that speaks the v1 wire protocol:
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			fmt.Fprintf(out, "vcts: running %v against the %s target (%s dialect)\n", profiles, cfg.Target.Kind, cfg.Provider.Dialect)
 			res, runErr := runner.Run(cmd.Context(), runner.Options{
 				Config: cfg, Profiles: profiles, ReportDir: reportDir, Progress: out, Log: log,
+				OnStart: func() {
+					fmt.Fprintf(out, "vcts: running %v against the %s target (%s dialect)\n", profiles, cfg.Target.Kind, cfg.Provider.Dialect)
+				},
 			})
 			if res == nil {
 				return runErr // configuration mistakes come back as *config.Error: exit 2

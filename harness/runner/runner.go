@@ -47,6 +47,9 @@ type Options struct {
 	KnownFlaky []string
 	// OnScenario, when set, is called with every recorded scenario (library progress).
 	OnScenario func(results.Scenario)
+	// OnStart, when set, is called once the configuration passed every check that needs no
+	// provider (report directory, known-failing lists, tags), just before the target starts.
+	OnStart func()
 	// Log receives operational messages (target start, cleanup); nil discards them.
 	Log *slog.Logger
 	// CleanupTimeout bounds the final cleanup through the provider (default 60s).
@@ -148,6 +151,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	plan.Selected = selected
+	if o.OnStart != nil {
+		o.OnStart()
+	}
 	if selected == 0 {
 		return finish(nil) // Evaluate reports "no scenario was selected"
 	}
