@@ -17,6 +17,8 @@ var templates embed.FS
 var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
 	"add": func(a, b int) int { return a + b },
 	"ms":  func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	// declaredImage: the target ran no image itself, the configuration named one.
+	"declaredImage": func(r *results.Report) bool { return imageDeclared(r) },
 }).ParseFS(templates, "templates/report.html.tmpl"))
 
 type htmlRow struct {

@@ -105,14 +105,21 @@ func providerTitle(r *results.Report) string {
 	return fmt.Sprintf("%s (%s dialect, %s target)", name, r.Provider.Dialect, r.Target.Kind)
 }
 
+// imageDeclared: the report names an image that the target did not run itself (the process
+// and endpoint targets run none); it comes from the configuration.
+func imageDeclared(r *results.Report) bool {
+	k := r.Target.Kind
+	return r.Provider.Image != "" && k != config.TargetContainer && k != "kind"
+}
+
 // testedLine names the image and version under test, for the readers who ask "which
 // build passed?"; empty when results.json records neither (older files, remote endpoints).
 func testedLine(r *results.Report) string {
 	var parts []string
 	if r.Provider.Image != "" {
 		img := "image **" + mdText(r.Provider.Image) + "**"
-		if k := r.Target.Kind; k != config.TargetContainer && k != "kind" {
-			img += " (declared in the configuration)" // the target ran no image itself
+		if imageDeclared(r) {
+			img += " (declared in the configuration)"
 		}
 		parts = append(parts, img)
 	}

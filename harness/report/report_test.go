@@ -198,7 +198,7 @@ func TestHeadersNameTheImageAndVersionUnderTest(t *testing.T) {
 	var page, md bytes.Buffer
 	require.NoError(t, WriteHTML(&page, r))
 	require.NoError(t, WriteMarkdown(&md, r))
-	assert.Contains(t, page.String(), "<div><span>Image</span> ghcr.io/x/provider-file:1.0.0</div>")
+	assert.Contains(t, page.String(), "<div><span>Image</span> ghcr.io/x/provider-file:1.0.0 (declared in the configuration, not run by this target)</div>")
 	assert.Contains(t, page.String(), "<div><span>Provider</span> file v1.0.0&lt;b&gt;</div>", "version escaped")
 	assert.Contains(t, md.String(), "\nTested: image **ghcr.io/x/provider-file:1.0.0** (declared in the configuration), version **v1.0.0&lt;b&gt;**\n",
 		"the process target runs no image: the one named is the configuration's")
