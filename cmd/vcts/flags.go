@@ -21,7 +21,7 @@ type targetFlags struct {
 
 func (f *targetFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.configPath, "config", "c", "", "configuration file (vcts-config.yaml); flags override it")
-	fs.StringVar(&f.profile, "profile", "all", "profiles to run: core, snapshot, clone or all (comma-separated list allowed)")
+	fs.StringVar(&f.profile, "profile", "all", "profiles to run (list: to show): core, snapshot, clone or all (comma-separated list allowed)")
 	fs.StringVar(&f.o.Target, "target", "", "process (reference file provider, default), endpoint (a running provider) or container")
 	fs.StringVar(&f.o.Endpoint, "endpoint", "", "host:port of a running provider (implies --target endpoint)")
 	fs.StringVar(&f.o.ProviderName, "provider-name", "", "the provider's name in the reports and catalog entry (provider.name)")
