@@ -109,10 +109,10 @@ func (f *Flags) Options(name string, logOut io.Writer) (Options, error) {
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*f.logLevel)); err != nil {
-		return Options{}, fmt.Errorf("log level %q: use debug, info, warn or error", *f.logLevel)
+		return Options{}, fmt.Errorf("--log-level %q (env %s): use debug, info, warn or error", *f.logLevel, EnvLogLevel)
 	}
 	if *f.shutdownTimeout <= 0 {
-		return Options{}, fmt.Errorf("shutdown timeout %s: must be positive", *f.shutdownTimeout)
+		return Options{}, fmt.Errorf("--shutdown-timeout %s (env %s): must be positive, e.g. 15s", *f.shutdownTimeout, EnvShutdownTimeout)
 	}
 	for flagName, addr := range map[string]string{"grpc-addr": *f.grpcAddr, "http-addr": *f.httpAddr} {
 		if addr == "" {

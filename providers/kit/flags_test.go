@@ -93,8 +93,8 @@ func TestFlagsRejectBadValues(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--log-level", "loud"}, `log level "loud"`},
-		{[]string{"--shutdown-timeout", "0s"}, "must be positive"},
+		{[]string{"--log-level", "loud"}, `--log-level "loud" (env PROVIDER_LOG_LEVEL)`},
+		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout 0s (env PROVIDER_SHUTDOWN_TIMEOUT): must be positive"},
 		{[]string{"--grpc-addr", ""}, "--grpc-addr is empty"},
 		{[]string{"--http-addr", ""}, "--http-addr is empty"},
 		{[]string{"--grpc-addr", "nope"}, `--grpc-addr "nope": want host:port`},

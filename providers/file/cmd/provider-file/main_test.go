@@ -91,7 +91,7 @@ func TestBadConfigurationExitsWithUsageError(t *testing.T) {
 		{"malformed delay variable", map[string]string{EnvTransitionDelay: "soon"}, nil, EnvTransitionDelay + `="soon" is not a duration`},
 		{"malformed insecure variable", map[string]string{kit.EnvInsecure: "maybe"}, nil, kit.EnvInsecure + `="maybe" is not a boolean`},
 		{"empty storage dir", nil, []string{"--storage-dir="}, "--storage-dir is empty"},
-		{"bad log level", nil, []string{"--log-level=chatty"}, `log level "chatty"`},
+		{"bad log level", nil, []string{"--log-level=chatty"}, `--log-level "chatty"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
