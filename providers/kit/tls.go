@@ -30,6 +30,15 @@ const EnvInsecure = "VIRTRIGAUD_PROVIDER_INSECURE"
 // transportCredentials applies the transport-security contract to dir: all three files ⇒ mTLS
 // with a required, verified client certificate; none and insecure ⇒ plaintext (nil
 // credentials, with a warning); anything else ⇒ an error that names the files and the fix.
+// CheckTransport reports whether Listen would accept the transport security of opts (the TLS
+// files, or plaintext with Insecure), without listening or logging: a provider calls it before
+// it touches its storage, so that a server that cannot start leaves nothing behind.
+func CheckTransport(opts Options) error {
+	opts = withDefaults(opts)
+	_, err := transportCredentials(opts.TLSDir, opts.Insecure, slog.New(slog.DiscardHandler))
+	return err
+}
+
 func transportCredentials(dir string, insecure bool, log *slog.Logger) (credentials.TransportCredentials, error) {
 	names := []string{TLSCertFile, TLSKeyFile, TLSCAFile}
 	var present, missing []string

@@ -83,6 +83,12 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 
 	log := opts.Logger
+	if err := kit.CheckTransport(opts); err != nil {
+		// Before the storage directory is made or locked: a provider that cannot serve
+		// leaves nothing behind.
+		log.Error("cannot start", "error", err.Error())
+		return exitFailure
+	}
 	log.Info("starting provider-file", "version", version.Version, "spec_version", version.SpecVersion,
 		"storage_dir", *storageDir, "transition_delay", delay.String())
 	opts.Registry = prometheus.NewRegistry()

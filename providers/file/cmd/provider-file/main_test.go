@@ -103,12 +103,14 @@ func TestBadConfigurationExitsWithUsageError(t *testing.T) {
 }
 
 func TestRefusesToStartWithoutTLSOrInsecure(t *testing.T) {
+	storage := filepath.Join(t.TempDir(), "vms")
 	code, _, errOut := runOnce(t, noEnv,
-		"--storage-dir", t.TempDir(), "--tls-dir", t.TempDir(), "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
+		"--storage-dir", storage, "--tls-dir", t.TempDir(), "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errOut, `"msg":"cannot start"`)
 	assert.Contains(t, errOut, "no TLS files")
 	assert.Contains(t, errOut, kit.EnvInsecure+"=true")
+	assert.NoDirExists(t, storage, "a provider that cannot serve makes no storage directory")
 }
 
 func TestRefusesAnUnusableStorageDir(t *testing.T) {
