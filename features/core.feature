@@ -18,9 +18,10 @@ Feature: Core profile
     Then the provider reports the same capabilities when asked again
 
   @core @CORE-002 @needs-validate
-  Scenario: A healthy provider validates its configuration as ok
+  Scenario: A healthy provider validates its configuration as ok, every time it is asked
     When I ask the provider to validate its configuration
     Then the provider reports its configuration as ok
+    And the provider reports its configuration as ok when asked again
 
   @core @CORE-003
   Scenario: Creating a VM with a name and a class returns a non-empty id
@@ -657,3 +658,39 @@ Feature: Core profile
     Given a VM
     When I ask the provider for its capabilities
     Then they are the capabilities the run selected its profiles from
+
+  @core @CORE-064 @needs-raw-payload
+  Scenario: Describe's provider_raw_json is JSON
+    The wire protocol's *_json fields carry JSON documents. A provider that prints a value of
+    its own language there (map[cpu:2 ...]) gives the manager nothing to read.
+
+    Given a VM
+    Then Describe's provider_raw_json is a JSON document, or empty
+
+  @core @CORE-065 @needs-tasks
+  Scenario: A finished task stays done when asked about again
+    The manager may poll a task once more after it saw it finish (a requeue). A provider that
+    forgets finished tasks, or reports them running or failed later, turns a success into a
+    retry or an error.
+
+    Given a VM
+    When I power the VM off
+    And I power the VM on
+    Then every task the provider returned still reports done with an empty error when asked again
+
+  @core @CORE-066 @needs-variants
+  Scenario Outline: An empty request to a disk, image or hardware call is refused
+    An empty request names nothing to act on: a provider that has the call refuses it
+    (InvalidArgument), one that does not answers Unimplemented. A stub that answers OK tells
+    the manager that something was done.
+
+    When I send <call> an empty request
+    Then the provider answers InvalidArgument or Unimplemented
+
+    Examples:
+      | call            |
+      | ImagePrepare    |
+      | ExportDisk      |
+      | ImportDisk      |
+      | HardwareUpgrade |
+      | GetDiskInfo     |

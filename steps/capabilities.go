@@ -13,13 +13,14 @@ import (
 var capabilitySteps = []phrase{
 	{`^I ask the provider for its capabilities$`, askCapabilities},
 	{`^the provider reports the same capabilities when asked again$`, sameCapabilities},
+	{`^the provider reports its configuration as ok when asked again$`, validatedOKAgain},
 	{`^they are the capabilities the run selected its profiles from$`, capabilitiesAsSelected},
 	{`^I ask the provider to validate its configuration$`, askValidate},
 	{`^the provider reports its configuration as ok$`, validatedOK},
 	{`^I try to (take a snapshot of|clone|take a memory snapshot of|make a linked clone of) the VM$`, tryOptionalOperation},
 	{`^the answer matches the advertised (snapshot|clone) capability$`, matchesCapability},
 	{`^the answer matches the advertised (memory-snapshot|linked-clone) variant$`, matchesVariant},
-	{`^I send (ImagePrepare|ExportDisk|ImportDisk) an empty request$`, sendEmptyRequest},
+	{`^I send (ImagePrepare|ExportDisk|ImportDisk|HardwareUpgrade|GetDiskInfo) an empty request$`, sendEmptyRequest},
 	{`^the answer is not Unimplemented if the provider advertises (supports_[a-z_]+)$`, implementedIfAdvertised},
 }
 
@@ -98,6 +99,19 @@ func validatedOK(ctx context.Context) error {
 	}
 	if !st.valid.ok {
 		return st.failf("Validate: expected ok=true, got ok=false (message %q)", st.valid.message)
+	}
+	return nil
+}
+
+// validatedOKAgain: the manager calls Validate again and again; a healthy provider says ok
+// every time.
+func validatedOKAgain(ctx context.Context) error {
+	if err := askValidate(ctx); err != nil {
+		return err
+	}
+	st := current(ctx)
+	if !st.valid.ok {
+		return st.failf("Validate (asked again): expected ok=true, got ok=false (message %q)", st.valid.message)
 	}
 	return nil
 }

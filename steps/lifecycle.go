@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -21,6 +22,7 @@ var lifecycleSteps = []phrase{
 	{`^I create the VM again under the same name$`, recreateVM},
 	{`^the provider returns a non-empty VM id$`, returnsNonEmptyID},
 	{`^the VM(?: "([^"]*)")? exists$`, vmExists},
+	{`^Describe's provider_raw_json is a JSON document, or empty$`, rawJSONIsJSON},
 	{`^the VM list shows the VM(?: "([^"]*)")? under its name$`, listedUnderName},
 	{`^the VM list shows the VM with (\d+) CPUs? and (\d+) MiB of memory$`, listShowsHardware},
 	{`^the VM(?: "([^"]*)")? has (\d+) CPUs? and (\d+) MiB of memory in every view$`, hasHardware},
@@ -253,6 +255,30 @@ func vmExists(ctx context.Context, alias string) error {
 		f = append(f, fmt.Sprintf("Describe(id=%q) names the VM %q", ref.id, v.desc.Name))
 	}
 	return joinFailures(st, "VM "+ref.name+" should exist", f)
+}
+
+// rawJSONIsJSON: the wire protocol's *_json fields carry JSON; a provider that prints a Go
+// value there (map[cpu:2 ...]) gives the manager nothing it can read.
+func rawJSONIsJSON(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	rctx, cancel := st.read(ctx)
+	d, err := st.d.Describe(rctx, ref.id)
+	cancel()
+	if err := st.expectOK(fmt.Sprintf("Describe(id=%q)", ref.id), err); err != nil {
+		return err
+	}
+	if d.Raw != "" && !json.Valid([]byte(d.Raw)) {
+		raw := d.Raw
+		if len(raw) > 200 {
+			raw = raw[:200] + "…"
+		}
+		return st.failf("Describe(id=%q): provider_raw_json is not JSON: %q", ref.id, raw)
+	}
+	return nil
 }
 
 func listedUnderName(ctx context.Context, alias string) error {

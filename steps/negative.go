@@ -36,6 +36,7 @@ var negativeSteps = []phrase{
 	{`^the provider refuses it as ((?:[A-Za-z]+, )*[A-Za-z]+ or [A-Za-z]+)$`, providerRefusesAs},
 	{`^I try to get the status of (an unknown task|no task reference|a task with an empty id)$`, tryTaskStatus},
 	{`^every task the provider returned completed with done and an empty error$`, everyTaskCompleted},
+	{`^every task the provider returned still reports done with an empty error when asked again$`, everyTaskStillDone},
 	{`^I send these bad requests one after another:$`, sendBadRequests},
 	{`^after each of them the provider still answered within the call timeout$`, stillAnswered},
 }
@@ -677,6 +678,38 @@ func everyTaskCompleted(ctx context.Context) error {
 		}
 	}
 	return joinFailures(st, "every task must complete with done and an empty error", f)
+}
+
+// everyTaskStillDone asks again about every task the scenario saw finish: the manager may
+// poll a task once more (a requeue) and must not read a finished task as running, failed or
+// unknown.
+func everyTaskStillDone(ctx context.Context) error {
+	st := current(ctx)
+	t, err := st.tasksAPI()
+	if err != nil {
+		return err
+	}
+	var f []string
+	asked := 0
+	for _, r := range st.tasks.Records() {
+		if r.ID == "" || !r.Done || r.Error != "" {
+			continue // synchronous, or judged by the step that waited for it
+		}
+		asked++
+		rctx, cancel := st.read(ctx)
+		s, err := t.TaskStatus(rctx, r.ID, true)
+		cancel()
+		switch {
+		case err != nil:
+			f = append(f, fmt.Sprintf("TaskStatus(task.id=%q) of %s, done before: expected OK, got %s", r.ID, r.Call, answer(err)))
+		case !s.Done || s.Error != "":
+			f = append(f, fmt.Sprintf("TaskStatus(task.id=%q) of %s, done before: now done=%t error=%q", r.ID, r.Call, s.Done, s.Error))
+		}
+	}
+	if asked == 0 {
+		return nil // a provider that answers every call synchronously hands out no task to ask about
+	}
+	return joinFailures(st, "a finished task must stay done, with an empty error, when asked again", f)
 }
 
 // badProbe is one bad request of the responsiveness sweep and what followed it.

@@ -127,7 +127,16 @@ func (st *scenario) checkPower(ctx context.Context, ref *vmRef, want ...string) 
 		if !slices.Contains(want, v.desc.Power) {
 			f = append(f, fmt.Sprintf("Describe(id=%q) reports power state %q, expected %s", ref.id, v.desc.Power, oneOf(want)))
 		}
-		// A VM list without power states reports none (as with hardware): Describe must.
+		// A VM list without power states reports none (as with hardware): Describe must. A
+		// list that reports them for other VMs but not for this one hides its state.
+		if v.listed.Power == "" {
+			for _, o := range v.all {
+				if o.Power != "" {
+					f = append(f, fmt.Sprintf("ListVMs lists %q with no power state, though it reports one for other VMs (%q is %q)", ref.name, o.Name, o.Power))
+					break
+				}
+			}
+		}
 		if v.listed.Power != "" && !slices.Contains(want, v.listed.Power) {
 			f = append(f, fmt.Sprintf("ListVMs lists %q with power state %q, expected %s", ref.name, v.listed.Power, oneOf(want)))
 		}

@@ -75,6 +75,9 @@ type VM struct {
 type Description struct {
 	Exists bool
 	VM
+	// Raw is the provider's own description of the VM (v1: provider_raw_json), as sent;
+	// empty in a dialect without one.
+	Raw string
 }
 
 // Capabilities is what the provider says it offers, read on the wire.

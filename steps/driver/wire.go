@@ -168,7 +168,7 @@ func (w *wire) Describe(ctx context.Context, id string) (Description, error) {
 	if err != nil {
 		return Description{}, err
 	}
-	d := Description{Exists: resp.GetExists(), VM: VM{ID: id, Power: resp.GetPowerState()}}
+	d := Description{Exists: resp.GetExists(), VM: VM{ID: id, Power: resp.GetPowerState()}, Raw: resp.GetProviderRawJson()}
 	if hw, ok := HardwareFromRawJSON(resp.GetProviderRawJson()); ok {
 		d.CPU, d.MemoryMiB, d.HasHardware = hw.CPU, hw.MemoryMiB, true
 	}
@@ -552,6 +552,10 @@ func (w *wire) EmptyCall(ctx context.Context, rpc string) error {
 		_, err = w.c.ExportDisk(cctx, &providerv1.ExportDiskRequest{})
 	case "ImportDisk":
 		_, err = w.c.ImportDisk(cctx, &providerv1.ImportDiskRequest{})
+	case "HardwareUpgrade":
+		_, err = w.c.HardwareUpgrade(cctx, &providerv1.HardwareUpgradeRequest{})
+	case "GetDiskInfo":
+		_, err = w.c.GetDiskInfo(cctx, &providerv1.GetDiskInfoRequest{})
 	default:
 		return fmt.Errorf("EmptyCall: no RPC %q: %w", rpc, ErrNotExpressible)
 	}
