@@ -576,9 +576,10 @@ Feature: Core profile
   Scenario: Concurrent reconfigures of distinct VMs all take effect
     The manager reconciles many VMs at once. A provider that rewrites its whole inventory, or
     a shared record, from a copy read before the change loses the changes made in between:
-    every call answers OK, and some VMs keep their old size.
+    every call answers OK, and some VMs keep their old size. The VMs are stopped, so that any
+    size can be set (a running VM may take memory only in blocks: CORE-062).
 
-    Given P VMs with distinct names
+    Given P stopped VMs with distinct names
     When I reconfigure them in parallel, each to a size of its own
     Then every call in parallel succeeds
     And each of them has its own size in every view
@@ -634,8 +635,8 @@ Feature: Core profile
   @core @CORE-061
   Scenario: A VM name with a dot is kept whole, or refused as invalid
     Kubernetes object names may hold dots (DNS subdomains); some hypervisors cannot. Refusing
-    such a name (InvalidArgument) is honest; changing it (a dot made a dash) is not: the
-    manager no longer finds its VM by name.
+    such a name (InvalidArgument, or a create task that fails) is honest; changing it (a dot
+    made a dash) is not: the manager no longer finds its VM by name.
 
     When I try to create a VM whose name has a dot
     Then the provider answers OK and lists the VM under that very name, or refuses it as InvalidArgument

@@ -273,8 +273,9 @@ Feature: Snapshot profile
 
   @snapshot @SNAP-024 @needs-snapshot-revert
   Scenario: Every one of three snapshots of a VM can be reverted to
-    SNAP-004 already requires a provider to take N snapshots of one VM. A provider with a
-    retention limit must refuse the snapshot it cannot keep, not drop an older one silently.
+    SNAP-004 already requires a provider to take N snapshots of one VM, so three are within
+    every provider's means. A provider that keeps fewer and drops the oldest without a word
+    (a retention limit) loses a snapshot the manager still counts on.
 
     Given a VM with 2 CPUs and 2048 MiB of memory
     And I take a snapshot "s1" of the VM

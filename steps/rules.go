@@ -25,7 +25,7 @@ var ruleSteps = []phrase{
 	{`^I ask the gRPC health service about "([^"]*)"$`, askHealth},
 	{`^it answers SERVING$`, answersServing},
 	{`^I create L VMs with distinct names$`, createMany},
-	{`^P VMs with distinct names$`, givenParallelVMs},
+	{`^P (stopped )?VMs with distinct names$`, givenParallelVMs},
 	{`^I try to delete a VM by an id in the VM's format that the provider never issued$`, tryDeleteNeverIssued},
 	{`^I try to create a VM whose name has a dot$`, tryCreateDotted},
 	{`^the provider answers OK and lists the VM under that very name, or refuses it as InvalidArgument$`, keptOrRefusedAsInvalid},
@@ -159,10 +159,17 @@ func createMany(ctx context.Context) error {
 	return st.createBatch(ctx, st.s.cfg.ListCount, "l%03d")
 }
 
-// givenParallelVMs creates P VMs at once, the group that the parallel steps then change.
-func givenParallelVMs(ctx context.Context) error {
+// givenParallelVMs creates P VMs at once, the group that the parallel steps then change;
+// stopped ones are powered off (at once too) before the rule starts.
+func givenParallelVMs(ctx context.Context, stopped string) error {
 	st := current(ctx)
-	return st.createBatch(ctx, st.s.cfg.ParallelCreates, "g%02d")
+	if err := st.createBatch(ctx, st.s.cfg.ParallelCreates, "g%02d"); err != nil || stopped == "" {
+		return err
+	}
+	if err := powerGroupInParallel(ctx, "off"); err != nil {
+		return err
+	}
+	return everyParallelCallOK(ctx)
 }
 
 // createBatch creates n VMs with the configured spec, at most P at a time, under the aliases
@@ -521,12 +528,14 @@ func keptOrRefusedAsInvalid(ctx context.Context) error {
 	if st.last == nil {
 		return st.failf("no request was sent")
 	}
+	var task *driver.TaskError
 	got, ok := codeOf(st.last.err)
+	tasks, _ := st.d.Supports(driver.FeatureTasks) // a dialect without tasks has no task to fail
 	switch {
-	case ok && got == codes.InvalidArgument:
-		return st.alive(ctx, st.last.call)
+	case ok && got == codes.InvalidArgument, tasks && errors.As(st.last.err, &task) && !task.TimedOut:
+		return st.alive(ctx, st.last.call) // refused, at once or by the create's task
 	case !ok || got != codes.OK:
-		return st.failf("%s: expected OK (the name kept) or InvalidArgument (the name refused), got %s", st.last.call, answer(st.last.err))
+		return st.failf("%s: expected OK (the name kept), or InvalidArgument or a failed task (the name refused), got %s", st.last.call, answer(st.last.err))
 	case st.last.id == "":
 		return st.failf("%s: answered OK with an empty VM id", st.last.call)
 	}

@@ -148,7 +148,8 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 			!errors.Is(err, godog.ErrSkip) && step.Type == messages.PickleStepType_CONTEXT {
 			st.given = step.Text
 		}
-		return ctx, err
+		// nil: godog keeps the step's own error; one returned here is added to it again.
+		return ctx, nil
 	})
 	for _, st := range s.steps {
 		sc.Step(st.re, st.fn)
