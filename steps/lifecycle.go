@@ -206,9 +206,13 @@ func (st *scenario) look(ctx context.Context, ref *vmRef) views {
 	rctx, cancel := st.read(ctx)
 	v.desc, v.descErr = st.d.Describe(rctx, ref.id)
 	cancel()
-	rctx, cancel = st.read(ctx)
-	v.all, v.listErr = st.d.List(rctx)
-	cancel()
+	if l := st.sharedList; l != nil {
+		v.all, v.listErr = l.vms, l.err // one list read for a whole group (groupCheck)
+	} else {
+		rctx, cancel = st.read(ctx)
+		v.all, v.listErr = st.d.List(rctx)
+		cancel()
+	}
 	for i := range v.all {
 		if v.all[i].ID == ref.id {
 			v.listed = &v.all[i]

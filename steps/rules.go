@@ -278,13 +278,24 @@ func everyParallelCallOK(ctx context.Context) error {
 	return joinFailures(st, fmt.Sprintf("%d calls in parallel, each to a VM of its own, must all succeed", len(st.parallel)), f)
 }
 
-// groupCheck runs check for every VM of the group (at once: they only read) and reports
-// every VM that fails it, in the group's order.
-func (st *scenario) groupCheck(check func(i int, ref *vmRef) error) error {
+// listAnswer is one answer of ListVMs.
+type listAnswer struct {
+	vms []driver.VM
+	err error
+}
+
+// groupCheck runs check for every VM of the group (at once: they only read; one VM list
+// serves them all) and reports every VM that fails it, in the group's order.
+func (st *scenario) groupCheck(ctx context.Context, check func(i int, ref *vmRef) error) error {
 	refs, err := st.groupRefs()
 	if err != nil {
 		return err
 	}
+	rctx, cancel := st.read(ctx)
+	vms, lerr := st.d.List(rctx)
+	cancel()
+	st.sharedList = &listAnswer{vms: vms, err: lerr}
+	defer func() { st.sharedList = nil }()
 	errs := make([]error, len(refs))
 	var wg sync.WaitGroup
 	for i, ref := range refs {
@@ -305,7 +316,7 @@ func (st *scenario) groupCheck(check func(i int, ref *vmRef) error) error {
 
 func groupHasOwnSize(ctx context.Context) error {
 	st := current(ctx)
-	return st.groupCheck(func(i int, ref *vmRef) error {
+	return st.groupCheck(ctx, func(i int, ref *vmRef) error {
 		cpu, memory := st.ownSize(i)
 		return st.checkHardware(ctx, ref, int32(cpu), int64(memory))
 	})
@@ -313,7 +324,7 @@ func groupHasOwnSize(ctx context.Context) error {
 
 func groupIsPowered(ctx context.Context, state string) error {
 	st := current(ctx)
-	return st.groupCheck(func(_ int, ref *vmRef) error { return st.checkPower(ctx, ref, state) })
+	return st.groupCheck(ctx, func(_ int, ref *vmRef) error { return st.checkPower(ctx, ref, state) })
 }
 
 // offered asks the provider whether it offers snapshots or clones, for a rule that uses
