@@ -218,11 +218,11 @@ type scenario struct {
 	reps     []attempt  // repetitions of one request
 	parallel []attempt  // distinct creates, or calls to the group, in parallel
 	group    []string   // aliases of the VMs the parallel steps change
+	snapIDs  []string   // snapshots taken in a batch
+	bad      []badProbe // the bad-request sweep
 	// sharedList, while set, is the VM list that look uses instead of asking (groupCheck
 	// reads it once for all the VMs of the group).
 	sharedList *listAnswer
-	snapIDs  []string   // snapshots taken in a batch
-	bad      []badProbe // the bad-request sweep
 }
 
 // vmRef is a VM the scenario refers to by an alias ("vm", "a", "source", ...).
