@@ -35,6 +35,17 @@ func offlineGo(t *testing.T) {
 	t.Setenv("GOTOOLCHAIN", "local")
 }
 
+// seedGoSum gives the generated project the checkout's go.sum: it builds against this
+// checkout, so every module it needs is there, and -mod=mod adds no line that the go command
+// would verify against the checksum database (which a machine without internet, or a fresh
+// module cache there, cannot reach).
+func seedGoSum(t *testing.T, root, dir string) {
+	t.Helper()
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
+}
+
 // TestTutorialFlow is the tutorial end to end: init writes a project; verify builds, vets
 // and tests it, starts it on loopback and runs the suite (core must pass as generated, the
 // optional profiles must be skipped for the reason that they are not offered); the binary
@@ -53,6 +64,7 @@ func TestTutorialFlow(t *testing.T) {
 	_, err = initproject.Generate(initproject.Options{Name: "acme", Dir: dir, VCTSPath: root, Image: "ghcr.io/acme/provider-acme"})
 	require.NoError(t, err)
 	tInit := time.Since(start)
+	seedGoSum(t, root, dir)
 
 	var out bytes.Buffer
 	oc, err := verify.Run(t.Context(), verify.Options{Dir: dir, Profile: "all", Out: &out})
