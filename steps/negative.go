@@ -191,12 +191,11 @@ const farNumericID = 999_999_999
 // it, neither for Describe nor in ListVMs. why is empty when the id is confirmed; otherwise
 // it says why not (id is empty when there was nothing to propose).
 func (s *Suite) numericUnknownID(ctx context.Context, seen string) (id, why string) {
-	runs := digitsInID.FindAllStringIndex(seen, -1)
-	if len(runs) == 0 {
+	start, end, ok := lastNumber(seen)
+	if !ok {
 		return "", "no number in the id to derive another from"
 	}
-	last := runs[len(runs)-1]
-	digits := seen[last[0]:last[1]]
+	digits := seen[start:end]
 	n, err := strconv.ParseUint(digits, 10, 63)
 	if err != nil || n > math.MaxInt64/1000 {
 		return "", "its number is too large to derive another from"
@@ -209,7 +208,7 @@ func (s *Suite) numericUnknownID(ctx context.Context, seen string) (id, why stri
 	if len(num) < len(digits) { // keep zero-padded ids as wide as they were
 		num = strings.Repeat("0", len(digits)-len(num)) + num
 	}
-	id = seen[:last[0]] + num + seen[last[1]:]
+	id = seen[:start] + num + seen[end:]
 	t := s.timeouts()
 	var d driver.Description
 	err = bounded(ctx, t, func(ctx context.Context) (err error) {
@@ -650,19 +649,39 @@ var (
 // a UUID in it becomes a fresh one (in the same case), otherwise its last number becomes one
 // far above it ("task-17" → "task-99999999917"; a Proxmox UPID's VM number likewise).
 func unknownTaskLike(id string) (string, bool) {
-	if loc := uuidInID.FindStringIndex(id); loc != nil {
-		fresh := uuid.NewString()
-		if strings.ToUpper(id[loc[0]:loc[1]]) == id[loc[0]:loc[1]] {
-			fresh = strings.ToUpper(fresh)
-		}
-		return id[:loc[0]] + fresh + id[loc[1]:], true
+	if fresh, ok := withFreshUUID(id); ok {
+		return fresh, true
 	}
-	runs := digitsInID.FindAllStringIndex(id, -1)
-	if len(runs) == 0 {
+	start, _, ok := lastNumber(id)
+	if !ok {
 		return "", false
 	}
+	return id[:start] + "999999999" + id[start:], true
+}
+
+// withFreshUUID is id with the UUID in it replaced by a fresh one, in the same case; ok is
+// false when id holds no UUID.
+func withFreshUUID(id string) (string, bool) {
+	loc := uuidInID.FindStringIndex(id)
+	if loc == nil {
+		return "", false
+	}
+	fresh := uuid.NewString()
+	if strings.ToUpper(id[loc[0]:loc[1]]) == id[loc[0]:loc[1]] {
+		fresh = strings.ToUpper(fresh)
+	}
+	return id[:loc[0]] + fresh + id[loc[1]:], true
+}
+
+// lastNumber is where the last run of decimal digits in id starts and ends; ok is false when
+// id has none.
+func lastNumber(id string) (start, end int, ok bool) {
+	runs := digitsInID.FindAllStringIndex(id, -1)
+	if len(runs) == 0 {
+		return 0, 0, false
+	}
 	last := runs[len(runs)-1]
-	return id[:last[0]] + "999999999" + id[last[0]:], true
+	return last[0], last[1], true
 }
 
 func everyTaskCompleted(ctx context.Context) error {

@@ -497,23 +497,18 @@ func tryDeleteNeverIssued(ctx context.Context) error {
 // between 100000 and 199999 ("101" → "153207", a Proxmox VMID still in range); an id with
 // neither gets a random suffix.
 func neverIssuedLike(id string) string {
-	if loc := uuidInID.FindStringIndex(id); loc != nil {
-		fresh := uuid.NewString()
-		if strings.ToUpper(id[loc[0]:loc[1]]) == id[loc[0]:loc[1]] {
-			fresh = strings.ToUpper(fresh)
-		}
-		return id[:loc[0]] + fresh + id[loc[1]:]
+	if fresh, ok := withFreshUUID(id); ok {
+		return fresh
 	}
-	runs := digitsInID.FindAllStringIndex(id, -1)
-	if len(runs) == 0 {
-		return id + "-" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	start, end, ok := lastNumber(id)
+	if !ok {
+		return id + "-" + uuid.NewString()[:8]
 	}
-	last := runs[len(runs)-1]
-	n, err := strconv.ParseUint(id[last[0]:last[1]], 10, 63)
+	n, err := strconv.ParseUint(id[start:end], 10, 63)
 	if err != nil {
-		return id[:last[0]] + "1" + id[last[0]:] // a number too large to add to: one digit more
+		return id[:start] + "1" + id[start:] // a number too large to add to: one digit more
 	}
-	return id[:last[0]] + strconv.FormatUint(n+100000+uint64(rand.IntN(100000)), 10) + id[last[1]:]
+	return id[:start] + strconv.FormatUint(n+100000+uint64(rand.IntN(100000)), 10) + id[end:]
 }
 
 // tryCreateDotted creates a VM named like a DNS subdomain ("<prefix>-web.prod"), as a

@@ -2,6 +2,7 @@ package brokenprovider
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -85,16 +86,14 @@ type v1LostUpdates struct {
 
 // restore is what puts the VM back to its size and power state as they are now.
 func (w v1LostUpdates) restore(ctx context.Context, id string) func(context.Context) {
-	vm, found := describeV1(ctx, w.ProviderServer, id)
 	resp, err := w.ProviderServer.Describe(ctx, &providerv1.DescribeRequest{Id: id})
-	if !found || err != nil {
+	var vm v1VM
+	if err != nil || !resp.GetExists() || json.Unmarshal([]byte(resp.GetProviderRawJson()), &vm) != nil {
 		return func(context.Context) {}
 	}
 	power := resp.GetPowerState()
 	return func(ctx context.Context) {
-		_, _ = w.ProviderServer.Reconfigure(ctx, &providerv1.ReconfigureRequest{
-			Id: id, DesiredJson: `{"Class":` + classJSON(vm.CPU, vm.MemoryMiB) + `}`,
-		})
+		resizeV1(ctx, w.ProviderServer, id, vm.Name, vm.CPU, vm.MemoryMiB)
 		op := providerv1.PowerOp_POWER_OP_OFF
 		if power == "On" {
 			op = providerv1.PowerOp_POWER_OP_ON

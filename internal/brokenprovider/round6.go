@@ -285,8 +285,7 @@ func (w v1ReconfigureDoneEarly) Reconfigure(ctx context.Context, req *providerv1
 		return resp, nil
 	}
 	// Not applied yet: put the old size back and apply the new one later.
-	old := `{"Name":` + quoteJSON(before.Name) + `,"Class":` + classJSON(before.CPU, before.MemoryMiB) + `}`
-	_, _ = w.ProviderServer.Reconfigure(ctx, &providerv1.ReconfigureRequest{Id: req.GetId(), DesiredJson: old})
+	resizeV1(ctx, w.ProviderServer, req.GetId(), before.Name, before.CPU, before.MemoryMiB)
 	later := proto.Clone(req).(*providerv1.ReconfigureRequest)
 	go func() {
 		time.Sleep(reconfigureLag)
