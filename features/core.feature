@@ -695,3 +695,48 @@ Feature: Core profile
       | ImportDisk      |
       | HardwareUpgrade |
       | GetDiskInfo     |
+
+  @core @CORE-067 @needs-tasks
+  Scenario: Every task names one operation
+    The manager keeps the task of the operation it started and polls it, possibly after a
+    requeue and after other operations on the same VM. A task id handed out for two different
+    operations (the VM's own id, a counter per VM) answers for whichever ran last.
+
+    Given a VM
+    When I power the VM off
+    And I power the VM on
+    And I reboot the VM
+    Then no two operations were handed the same task id
+
+  @core @CORE-068 @needs-addresses
+  Scenario: Reported IP addresses and console URLs are well-formed
+    ips and console_url are optional, but what a provider reports the manager copies into the
+    VM's status for people and tools. Every IP address parses as one (IPv4 or IPv6; a zone or
+    a prefix length is allowed), in Describe and in the VM list; a console URL is absolute,
+    with a host. A provider with nothing to report leaves them empty instead of printing a
+    placeholder.
+
+    Given a VM
+    Then the addresses and console URL reported for the VM are well-formed
+
+  @core @CORE-069
+  Scenario: The capability lists name each thing once
+    GetCapabilities lists what a provider offers by name (disk and network types, export and
+    import formats, backends, transfer modes; the tutorial API's capability names). An empty
+    entry names nothing, and an entry listed twice says the list was not built from what the
+    provider has.
+
+    When I ask the provider for its capabilities
+    Then every list of names in them holds no empty and no repeated entry
+
+  @core @CORE-070 @needs-tasks
+  Scenario: A VM whose delete is under way is still described, not an error
+    The manager describes a VM on every requeue until its delete task is done. Describe
+    answers OK while the delete runs (exists true while the VM is there, false once it is
+    gone) and the VM list answers OK; an error makes the manager fail a delete that succeeds.
+
+    Given a VM
+    When I delete the VM without waiting for its task
+    Then Describe and ListVMs answer OK while the delete is under way
+    And the delete task completes with done and an empty error
+    And the VM no longer exists in any view

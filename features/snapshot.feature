@@ -298,3 +298,19 @@ Feature: Snapshot profile
     When I delete the VM "b"
     And I revert the VM "a" to snapshot "s1"
     Then the VM "a" has 2 CPUs and 2048 MiB of memory in every view
+
+  @snapshot @SNAP-026 @needs-snapshot-revert @needs-snapshot-delete
+  Scenario: Deleting a snapshot leaves another one taken under the same name hint
+    The manager names snapshots after the VMSnapshot object, so a name hint can come again
+    (an object deleted and made anew). A provider may refuse the second snapshot
+    (AlreadyExists, InvalidArgument or FailedPrecondition), answer with the first one's id,
+    or take a new one; a new one is a snapshot of its own, and deleting it by its id leaves
+    the first one where it was.
+
+    Given a VM with 2 CPUs and 2048 MiB of memory
+    And I take a snapshot "s1" of the VM
+    And I reconfigure the VM to 4 CPUs and 4096 MiB of memory
+    When I take a snapshot "s2" of the VM under the name hint of "s1"
+    And I delete the snapshot "s2" if it is a snapshot of its own
+    And I revert the VM to snapshot "s1"
+    Then the VM has 2 CPUs and 2048 MiB of memory in every view

@@ -3,7 +3,10 @@ package steps
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 
@@ -15,6 +18,7 @@ var capabilitySteps = []phrase{
 	{`^the provider reports the same capabilities when asked again$`, sameCapabilities},
 	{`^the provider reports its configuration as ok when asked again$`, validatedOKAgain},
 	{`^they are the capabilities the run selected its profiles from$`, capabilitiesAsSelected},
+	{`^every list of names in them holds no empty and no repeated entry$`, capabilityListsClean},
 	{`^I ask the provider to validate its configuration$`, askValidate},
 	{`^the provider reports its configuration as ok$`, validatedOK},
 	{`^I try to (take a snapshot of|clone|take a memory snapshot of|make a linked clone of) the VM$`, tryOptionalOperation},
@@ -51,6 +55,31 @@ func sameCapabilities(ctx context.Context) error {
 		return st.failf("GetCapabilities changed between two calls: first %s, then %s", st.caps.Raw, again.Raw)
 	}
 	return nil
+}
+
+// capabilityListsClean: a list of disk types, formats or capability names is read entry by
+// entry; an empty entry names nothing and a repeated one says the list was not built from
+// what the provider has.
+func capabilityListsClean(ctx context.Context) error {
+	st := current(ctx)
+	if st.caps == nil {
+		return st.failf("capabilities were not asked for")
+	}
+	var f []string
+	for _, field := range slices.Sorted(maps.Keys(st.caps.Lists)) {
+		list := st.caps.Lists[field]
+		seen := map[string]bool{}
+		for i, entry := range list {
+			switch {
+			case strings.TrimSpace(entry) == "":
+				f = append(f, fmt.Sprintf("%s %q: entry %d is empty", field, list, i+1))
+			case seen[entry]:
+				f = append(f, fmt.Sprintf("%s %q: %q is listed more than once", field, list, entry))
+			}
+			seen[entry] = true
+		}
+	}
+	return joinFailures(st, "GetCapabilities lists must name each thing once", f)
 }
 
 // capabilitiesAsSelected compares the scenario's answer with the one the profiles were

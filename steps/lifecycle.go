@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/cucumber/godog"
@@ -23,6 +26,7 @@ var lifecycleSteps = []phrase{
 	{`^the provider returns a non-empty VM id$`, returnsNonEmptyID},
 	{`^the VM(?: "([^"]*)")? exists$`, vmExists},
 	{`^Describe's provider_raw_json is a JSON document, or empty$`, rawJSONIsJSON},
+	{`^the addresses and console URL reported for the VM are well-formed$`, addressesWellFormed},
 	{`^the VM list shows the VM(?: "([^"]*)")? under its name$`, listedUnderName},
 	{`^the VM list shows the VM with (\d+) CPUs? and (\d+) MiB of memory$`, listShowsHardware},
 	{`^the VM(?: "([^"]*)")? has (\d+) CPUs? and (\d+) MiB of memory in every view$`, hasHardware},
@@ -284,6 +288,51 @@ func rawJSONIsJSON(ctx context.Context) error {
 		return st.failf("Describe(id=%q): provider_raw_json is not JSON: %q", ref.id, raw)
 	}
 	return nil
+}
+
+// addressesWellFormed: every IP address Describe and the VM list report parses as an address
+// (IPv4 or IPv6, with a zone or a prefix length allowed), and a console URL, when reported,
+// is absolute with a host. Both are optional; what is reported must be readable.
+func addressesWellFormed(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	v := st.look(ctx, ref)
+	f := st.present(ref, v)
+	if len(f) > 0 {
+		return joinFailures(st, fmt.Sprintf("VM %q should exist", ref.name), f)
+	}
+	badIPs := func(view string, ips []string) {
+		for _, ip := range ips {
+			if !isIPAddress(ip) {
+				f = append(f, fmt.Sprintf("%s reports ips %q: %q is no IP address", view, ips, ip))
+				return
+			}
+		}
+	}
+	badIPs(fmt.Sprintf("Describe(id=%q)", ref.id), v.desc.IPs)
+	badIPs(fmt.Sprintf("ListVMs (id %q)", ref.id), v.listed.IPs)
+	if u := v.desc.ConsoleURL; u != "" {
+		if parsed, err := url.Parse(u); err != nil || !parsed.IsAbs() || parsed.Host == "" {
+			f = append(f, fmt.Sprintf("Describe(id=%q) reports console_url %q: not an absolute URL with a host", ref.id, u))
+		} else if p := parsed.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				f = append(f, fmt.Sprintf("Describe(id=%q) reports console_url %q: port %s is out of range", ref.id, u, p))
+			}
+		}
+	}
+	return joinFailures(st, "reported addresses must be addresses, leave them out when there are none", f)
+}
+
+// isIPAddress accepts an address (a zone allowed) or an address with a prefix length.
+func isIPAddress(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	_, err := netip.ParsePrefix(s)
+	return err == nil
 }
 
 func listedUnderName(ctx context.Context, alias string) error {

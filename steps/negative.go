@@ -37,6 +37,10 @@ var negativeSteps = []phrase{
 	{`^I try to get the status of (an unknown task|no task reference|a task with an empty id)$`, tryTaskStatus},
 	{`^every task the provider returned completed with done and an empty error$`, everyTaskCompleted},
 	{`^every task the provider returned still reports done with an empty error when asked again$`, everyTaskStillDone},
+	{`^no two operations were handed the same task id$`, tasksDistinct},
+	{`^I delete the VM without waiting for its task$`, startDelete},
+	{`^Describe and ListVMs answer OK while the delete is under way$`, answerWhileDeleting},
+	{`^the delete task completes with done and an empty error$`, awaitDelete},
 	{`^I send these bad requests one after another:$`, sendBadRequests},
 	{`^after each of them the provider still answered within the call timeout$`, stillAnswered},
 }
@@ -729,6 +733,96 @@ func everyTaskStillDone(ctx context.Context) error {
 		return nil // a provider that answers every call synchronously hands out no task to ask about
 	}
 	return joinFailures(st, "a finished task must stay done, with an empty error, when asked again", f)
+}
+
+// tasksDistinct: the manager keeps the task of the operation it started and may poll it after
+// later operations on the same VM; an id handed out twice answers for the wrong operation.
+func tasksDistinct(ctx context.Context) error {
+	st := current(ctx)
+	recs := st.tasks.Records()
+	if len(recs) < 2 {
+		return st.failf("fewer than two operations were observed")
+	}
+	first := map[string]string{} // task id → the call it was first handed out for
+	var f []string
+	for _, r := range recs {
+		if r.ID == "" {
+			continue // synchronous
+		}
+		if call, dup := first[r.ID]; dup {
+			f = append(f, fmt.Sprintf("%s answered task %q, the task %s answered before", r.Call, r.ID, call))
+			continue
+		}
+		first[r.ID] = r.Call
+	}
+	return joinFailures(st, "each task must name one operation", f)
+}
+
+func (st *scenario) tasksAndVM(alias string) (driver.Tasks, *vmRef, error) {
+	t, err := st.tasksAPI()
+	if err != nil {
+		return nil, nil, err
+	}
+	ref, err := st.vm(alias)
+	return t, ref, err
+}
+
+func startDelete(ctx context.Context) error {
+	st := current(ctx)
+	t, ref, err := st.tasksAndVM("")
+	if err != nil {
+		return err
+	}
+	call := fmt.Sprintf("Delete(id=%q)", ref.id)
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	task, err := t.StartDelete(octx, ref.id)
+	if err := st.expectOK(call, err); err != nil {
+		return err
+	}
+	st.deleting = &pendingDelete{ref: ref, call: call, task: task}
+	return nil
+}
+
+// answerWhileDeleting: a VM whose delete task runs is described (exists true while it is
+// there, false once gone) and listed or not, never answered with an error: the manager
+// describes it on every requeue until it is gone.
+func answerWhileDeleting(ctx context.Context) error {
+	st := current(ctx)
+	p := st.deleting
+	if p == nil {
+		return st.failf("no delete is under way")
+	}
+	v := st.look(ctx, p.ref)
+	var f []string
+	if v.descErr != nil {
+		f = append(f, fmt.Sprintf("Describe(id=%q) after %s answered task %q: expected OK (exists true or false), got %s",
+			p.ref.id, p.call, p.task, answer(v.descErr)))
+	}
+	if v.listErr != nil {
+		f = append(f, fmt.Sprintf("ListVMs after %s answered task %q: expected OK, got %s", p.call, p.task, answer(v.listErr)))
+	}
+	return joinFailures(st, "a VM being deleted must still be described and listed without an error", f)
+}
+
+func awaitDelete(ctx context.Context) error {
+	st := current(ctx)
+	p := st.deleting
+	if p == nil {
+		return st.failf("no delete is under way")
+	}
+	t, err := st.tasksAPI()
+	if err != nil {
+		return err
+	}
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	if err := st.expectOK(p.call, t.AwaitTask(octx, p.call, p.task)); err != nil {
+		return err
+	}
+	st.res.vmDeleted(p.ref.id)
+	st.deleting = nil
+	return nil
 }
 
 // badProbe is one bad request of the responsiveness sweep and what followed it.

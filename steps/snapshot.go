@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/vctsio/vcts/steps/driver"
 )
 
@@ -17,6 +19,8 @@ var snapshotSteps = []phrase{
 	{`^I try to revert the VM to an unknown snapshot$`, tryRevertUnknown},
 	{`^I try to revert the VM to snapshot "([^"]*)" by the id "([^"]*)"$`, tryRevertByIDVariant},
 	{`^I delete the snapshot "([^"]*)"$`, deleteSnapshot},
+	{`^I take a snapshot "([^"]*)" of the VM under the name hint of "([^"]*)"$`, takeSnapshotSameHint},
+	{`^I delete the snapshot "([^"]*)" if it is a snapshot of its own$`, deleteSnapshotOfItsOwn},
 	{`^I try to delete the snapshot "([^"]*)"$`, tryDeleteSnapshot},
 	{`^I try to delete the snapshot "([^"]*)" through the VM "([^"]*)"$`, tryDeleteSnapshotThrough},
 	{`^I try to delete an unknown snapshot of the VM$`, tryDeleteUnknownSnapshot},
@@ -28,6 +32,9 @@ func (st *scenario) snapshot(alias string) (*snapRef, error) {
 	s, ok := st.snaps[alias]
 	if !ok {
 		return nil, st.failf("the scenario refers to snapshot %q before taking it", alias)
+	}
+	if s.refused != "" {
+		return nil, st.failf("snapshot %q was never taken: the provider refused it (%s)", alias, s.refused)
 	}
 	return s, nil
 }
@@ -49,6 +56,58 @@ func (st *scenario) takeSnapshotOf(ctx context.Context, ref *vmRef, alias string
 	s := &snapRef{alias: alias, vmAlias: ref.alias, vmID: ref.id, id: id}
 	st.snaps[alias] = s
 	return s, nil
+}
+
+// takeSnapshotSameHint asks for a second snapshot under the name hint an earlier one was taken
+// with. A provider may refuse it (AlreadyExists, InvalidArgument or FailedPrecondition), answer
+// with the earlier snapshot's id, or take a new one; later steps judge what it did.
+func takeSnapshotSameHint(ctx context.Context, alias, hintOf string) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	if _, err := st.snapshot(hintOf); err != nil {
+		return err
+	}
+	hint := st.vmName(hintOf)
+	octx, cancel := st.op(ctx)
+	defer cancel()
+	id, err := st.d.SnapshotCreate(octx, ref.id, hint)
+	st.res.addSnapshot(ref.id, id)
+	call := fmt.Sprintf("SnapshotCreate(vm_id=%q, name_hint=%q), a name hint already taken", ref.id, hint)
+	if code, known := codeOf(err); known && (code == codes.AlreadyExists || code == codes.InvalidArgument || code == codes.FailedPrecondition) {
+		st.snaps[alias] = &snapRef{alias: alias, vmAlias: ref.alias, vmID: ref.id, refused: answer(err)}
+		return nil
+	}
+	if err != nil {
+		return st.failf("%s: expected OK, or a refusal as AlreadyExists, InvalidArgument or FailedPrecondition, got %s", call, answer(err))
+	}
+	if id == "" {
+		return st.failf("%s: answered OK with an empty snapshot id", call)
+	}
+	st.snaps[alias] = &snapRef{alias: alias, vmAlias: ref.alias, vmID: ref.id, id: id}
+	return nil
+}
+
+// deleteSnapshotOfItsOwn deletes a snapshot unless it was refused or is another alias's
+// snapshot (its id was handed out before).
+func deleteSnapshotOfItsOwn(ctx context.Context, alias string) error {
+	st := current(ctx)
+	s, ok := st.snaps[alias]
+	if !ok {
+		return st.failf("the scenario refers to snapshot %q before taking it", alias)
+	}
+	if s.refused != "" {
+		return nil
+	}
+	for other, o := range st.snaps {
+		if other != alias && o.id == s.id {
+			return nil
+		}
+	}
+	a := st.deleteSnap(ctx, s.vmID, s.id)
+	return st.expectOK(a.call, a.err)
 }
 
 func takeSnapshot(ctx context.Context, alias, vmAlias string) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,6 +67,9 @@ process target. Against any running provider that speaks the v1 wire protocol:
 				if errors.As(runErr, &ce) {
 					return cli.Exit(cli.CodeUsage, runErr) // a mistake of the configuration, found on the wire
 				}
+				if slices.Contains(res.Report.Problems, firstLine(runErr.Error())) {
+					return cli.Exit(1, nil) // the summary has said it
+				}
 				return cli.Exit(1, runErr)
 			}
 			return cli.Exit(res.Report.ExitCode(), nil)
@@ -82,4 +86,9 @@ process target. Against any running provider that speaks the v1 wire protocol:
 	fs.StringVar(&tf.o.UnknownTaskID, "unknown-task-id", "", "a well-formed id no task has, in the provider's task id format (default: a made-up one)")
 	fs.Var(durationFlag{&tf.o.Timeout}, "timeout", "bound for the whole run, e.g. 10m (default: tests.timeout, 30m)")
 	return cmd
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

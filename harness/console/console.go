@@ -101,13 +101,16 @@ func Summary(w io.Writer, r *results.Report) {
 		}
 		fmt.Fprintln(w)
 	}
+	headline := report.Headline(r)
 	for _, p := range r.Problems {
-		fmt.Fprintf(w, "❌ %s\n", p)
+		if !strings.Contains(headline, p) { // a run that never reached the provider names them there
+			fmt.Fprintf(w, "❌ %s\n", p)
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "ℹ️  %s\n", n)
 	}
-	fmt.Fprintln(w, report.Headline(r))
+	fmt.Fprintln(w, headline)
 	if t := r.Timings; t != nil {
 		fmt.Fprintf(w, "⏱  scenarios %s · provider start %s · cleanup %s · provider stop %s · total %s\n",
 			round(t.Suite), round(t.TargetStart), round(t.Cleanup), round(t.TargetStop), round(r.Duration()))

@@ -266,19 +266,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var cucumber bytes.Buffer
 	began := time.Now()
 	concurrency := int(cfg.Tests.Parallel)
-	if profilesRun(sc.Profiles) && suite.Prepare(runCtx) {
-		if concurrency > 1 {
-			concurrency = 1
-			rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs: scenarios ran one at a time "+
-				"(a concurrency of %d, tests.parallel or --concurrency, was ignored), since a repeated delete in one scenario would hit the VM another one just created", cfg.Tests.Parallel))
-		}
-		if id := suite.DerivedUnknownVMID(); id != "" {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs, so the unknown VM id was %q: "+
-				"a number far above the ids it hands out, which it confirmed no VM has (set provider.unknown_vm_id or --unknown-vm-id to choose another)", id))
-		}
+	// Whether the provider reuses ids decides whether scenarios may run side by side; with
+	// one scenario, or one at a time, the scenarios that need an unknown id find out lazily,
+	// and a narrow run creates no probe VM it does not need.
+	if profilesRun(sc.Profiles) && concurrency > 1 && selected > 1 && suite.Prepare(runCtx) {
+		concurrency = 1
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs: scenarios ran one at a time "+
+			"(a concurrency of %d, tests.parallel or --concurrency, was ignored), since a repeated delete in one scenario would hit the VM another one just created", cfg.Tests.Parallel))
 	}
 	status, interrupted := runGodog(runCtx, suite, tags, concurrency, &cucumber, log)
 	timings.Suite = time.Since(began)
+	if id := suite.DerivedUnknownVMID(); id != "" {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the provider reuses the ids of deleted VMs, so the unknown VM id was %q: "+
+			"a number far above the ids it hands out, which it confirmed no VM has (set provider.unknown_vm_id or --unknown-vm-id to choose another)", id))
+	}
 	res.Cucumber = cucumber.Bytes()
 
 	cleanupTimeout := o.CleanupTimeout

@@ -3,7 +3,6 @@ package target
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
@@ -47,7 +46,7 @@ func (e *Endpoint) Start(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("endpoint %s: %w", e.Address, err)
+		return err // every answer of waitServing names the address
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, s
 	client := healthpb.NewHealthClient(conn)
 	var last error
 	tlsFailures := 0
+	began := time.Now()
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -72,6 +73,9 @@ func waitServing(ctx context.Context, endpoint string, opts []grpc.DialOption, s
 		}
 		select {
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("provider at %s not SERVING within the start timeout (%s): last answer: %v", endpoint, time.Since(began).Round(time.Second), last)
+			}
 			return fmt.Errorf("provider at %s not SERVING: %w (last answer: %v)", endpoint, ctx.Err(), last)
 		case <-stopped:
 			return fmt.Errorf("provider exited before it was SERVING (last answer: %v)", last)

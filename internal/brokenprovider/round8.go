@@ -125,6 +125,12 @@ func round8Catalog() []Defect {
 			},
 		},
 		{
+			Name: "capability-listed-twice", Family: Capabilities,
+			Bug: "vm.power is registered twice, once as supported and once (a leftover of a feature flag) as " +
+				"not: the capability list names it twice with opposite answers",
+			Tutorial: func(p tutServer) tutServer { return tutCapabilityTwice{p, "vm.power"} },
+		},
+		{
 			Name: "unadvertised-disk-calls-ok", Family: Capabilities,
 			Bug: "HardwareUpgrade, GetDiskInfo, ExportDisk and ImportDisk are generated stubs that answer OK with " +
 				"an empty response (even to an empty request), while GetCapabilities advertises none of them",
@@ -399,6 +405,22 @@ func (w tutRenameCapability) GetCapabilities(ctx context.Context, req *tutorialv
 			c.Name = w.to
 		}
 	}
+	return resp, nil
+}
+
+// tutCapabilityTwice lists the capability named name a second time, unsupported.
+type tutCapabilityTwice struct {
+	tutorialv1.ProviderServiceServer
+	name string
+}
+
+func (w tutCapabilityTwice) GetCapabilities(ctx context.Context, req *tutorialv1.GetCapabilitiesRequest) (*tutorialv1.GetCapabilitiesResponse, error) {
+	resp, err := w.ProviderServiceServer.GetCapabilities(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp = proto.Clone(resp).(*tutorialv1.GetCapabilitiesResponse)
+	resp.Capabilities = append(resp.Capabilities, &tutorialv1.Capability{Name: w.name, Supported: false, Description: "disabled"})
 	return resp, nil
 }
 

@@ -3,6 +3,7 @@ package otherprovider_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,4 +226,33 @@ func TestOtherProviderParsingTaskIDs(t *testing.T) {
 	requireAllPass(t, runSuite(t, s, func(f *config.File) {
 		f.Provider.UnknownTaskID = "UPID:node1:00000000:00000000:00000000:qmstart:999999:root@pam:"
 	}))
+}
+
+// TestNarrowRunCreatesNoProbeVM: the id probe (a VM created and deleted, twice) decides
+// whether scenarios may run side by side; a run of one scenario that needs no VM creates none.
+// On a hypervisor every VM costs time and quota.
+func TestNarrowRunCreatesNoProbeVM(t *testing.T) {
+	var creates atomic.Int64
+	count := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if info.FullMethod == providerv1.Provider_Create_FullMethodName {
+			creates.Add(1)
+		}
+		return h(ctx, req)
+	}
+	p := otherprovider.New(otherprovider.Options{Snapshots: true, Clones: true, ReuseIDs: true})
+	t.Cleanup(p.Close)
+	srv := grpc.NewServer(grpc.UnaryInterceptor(count))
+	p.Register(srv)
+	h := health.NewServer()
+	healthpb.RegisterHealthServer(srv, h)
+	addr := grpctest.Serve(t, srv)
+
+	res, err := runner.Run(context.Background(), runner.Options{Config: configFor(t, addr, func(f *config.File) {
+		f.Tests.Tags = "@CORE-001"
+		f.Tests.Parallel = 4
+	})})
+	require.NoError(t, err)
+	require.Empty(t, failures(res.Report), "problems: %v", res.Report.Problems)
+	assert.Zero(t, creates.Load(), "Create calls in a run of CORE-001 alone")
+	assert.Empty(t, res.Report.Notes)
 }

@@ -6,4 +6,4 @@ var Version = "dev"
 
 // SpecVersion is the version of the published conformance specification (the feature files).
 // Bump it whenever a requirement is added, removed or changes meaning.
-const SpecVersion = "1.4.0"
+const SpecVersion = "1.5.0"

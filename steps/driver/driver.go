@@ -69,6 +69,8 @@ type VM struct {
 	CPU         int32
 	MemoryMiB   int64
 	HasHardware bool
+	// IPs are the addresses the view reports, as sent; nil in a dialect without them.
+	IPs []string
 }
 
 // Description is the answer of Describe. Exists is false (with no error) for an unknown id.
@@ -78,6 +80,9 @@ type Description struct {
 	// Raw is the provider's own description of the VM (v1: provider_raw_json), as sent;
 	// empty in a dialect without one.
 	Raw string
+	// ConsoleURL is where the VM's console is reached (v1: console_url), as sent; empty
+	// when not reported or in a dialect without one.
+	ConsoleURL string
 }
 
 // Capabilities is what the provider says it offers, read on the wire.
@@ -97,6 +102,9 @@ type Capabilities struct {
 	Advertised map[string]bool
 	// Raw is a printable form of the provider's own answer, for reports.
 	Raw string
+	// Lists holds the answer's lists of names by their field name (v1:
+	// supported_disk_types, ...; tutorial: the capability names), as sent.
+	Lists map[string][]string
 	// SnapshotsFrom and ClonesFrom say what Snapshots and Clones were read from (a part of
 	// Raw), for a reason that names only what matters.
 	SnapshotsFrom, ClonesFrom string
@@ -151,6 +159,8 @@ const (
 	// FeatureHealth: the dialect's providers promise grpc.health.v1 (the driver implements
 	// HealthChecker).
 	FeatureHealth Feature = "health"
+	// FeatureAddresses: the views report IP addresses and a console URL.
+	FeatureAddresses Feature = "addresses"
 )
 
 // Features lists every feature a scenario can need, in a stable order.
@@ -159,6 +169,7 @@ func Features() []Feature {
 		FeatureRawPayload, FeatureTasks, FeatureValidate, FeatureGracefulShutdown,
 		FeatureSnapshotRevert, FeatureSnapshotDelete, FeatureCloneOverride,
 		FeatureListHardware, FeatureDescribeExists, FeatureVariants, FeatureHealth,
+		FeatureAddresses,
 	}
 }
 
@@ -241,4 +252,9 @@ type Tasks interface {
 	// TaskStatus asks about the task with the given id; withRef=false sends no task
 	// reference at all (the id is then ignored).
 	TaskStatus(ctx context.Context, id string, withRef bool) (TaskState, error)
+	// StartDelete sends Delete and returns its task id without waiting for it (empty when
+	// the call finished synchronously); AwaitTask then waits for that task as every other
+	// call does, and logs it.
+	StartDelete(ctx context.Context, id string) (taskID string, err error)
+	AwaitTask(ctx context.Context, call, taskID string) error
 }

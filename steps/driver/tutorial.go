@@ -55,6 +55,7 @@ var tutorialUnsupported = map[Feature]string{
 	FeatureDescribeExists:   "the tutorial API's GetVM answers NotFound for an unknown id; it has no exists flag",
 	FeatureVariants:         "the tutorial API has no memory snapshots or linked clones",
 	FeatureHealth:           "the tutorial API does not promise the gRPC health service",
+	FeatureAddresses:        "the tutorial API's GetVM and ListVMs report no IP addresses or console URL",
 }
 
 func (t *tutorial) Dialect() string { return DialectTutorial }
@@ -74,9 +75,10 @@ func (t *tutorial) Capabilities(ctx context.Context) (Capabilities, error) {
 		return Capabilities{}, err
 	}
 	var c Capabilities
-	var parts []string
+	var parts, names []string
 	for _, capa := range resp.GetCapabilities() {
 		parts = append(parts, fmt.Sprintf("%s=%t", capa.GetName(), capa.GetSupported()))
+		names = append(names, capa.GetName())
 		switch capa.GetName() {
 		case "vm.snapshot":
 			c.Snapshots = capa.GetSupported()
@@ -88,6 +90,7 @@ func (t *tutorial) Capabilities(ctx context.Context) (Capabilities, error) {
 			c.ReconfigureOnline = capa.GetSupported()
 		}
 	}
+	c.Lists = map[string][]string{"capabilities.name": names}
 	c.Raw = fmt.Sprintf("provider_id=%q %s", resp.GetProviderId(), strings.Join(parts, " "))
 	c.answer = prototext.Format(resp)
 	return c, nil

@@ -38,6 +38,14 @@ type wire struct {
 	h healthpb.HealthClient
 }
 
+// The optional interfaces the wire dialect implements, as its Supports promises.
+var (
+	_ RawPayloads   = (*wire)(nil)
+	_ Variants      = (*wire)(nil)
+	_ HealthChecker = (*wire)(nil)
+	_ Tasks         = (*wire)(nil)
+)
+
 // Health asks the standard health service, which the wire facts say every provider serves.
 func (w *wire) Health(ctx context.Context, service string) (string, error) {
 	cctx, cancel := callContext(ctx)
@@ -78,6 +86,15 @@ func (w *wire) Capabilities(ctx context.Context) (Capabilities, error) {
 			"supports_image_import": resp.GetSupportsImageImport(),
 			"supports_disk_export":  resp.GetSupportsDiskExport(),
 			"supports_disk_import":  resp.GetSupportsDiskImport(),
+		},
+		Lists: map[string][]string{
+			"supported_disk_types":      resp.GetSupportedDiskTypes(),
+			"supported_network_types":   resp.GetSupportedNetworkTypes(),
+			"supported_export_formats":  resp.GetSupportedExportFormats(),
+			"supported_import_formats":  resp.GetSupportedImportFormats(),
+			"supported_export_backends": resp.GetSupportedExportBackends(),
+			"supported_import_backends": resp.GetSupportedImportBackends(),
+			"supported_transfer_modes":  resp.GetSupportedTransferModes(),
 		},
 		Raw:           caps + "; " + probe,
 		SnapshotsFrom: caps,
@@ -168,7 +185,10 @@ func (w *wire) Describe(ctx context.Context, id string) (Description, error) {
 	if err != nil {
 		return Description{}, err
 	}
-	d := Description{Exists: resp.GetExists(), VM: VM{ID: id, Power: resp.GetPowerState()}, Raw: resp.GetProviderRawJson()}
+	d := Description{
+		Exists: resp.GetExists(), VM: VM{ID: id, Power: resp.GetPowerState(), IPs: resp.GetIps()},
+		Raw: resp.GetProviderRawJson(), ConsoleURL: resp.GetConsoleUrl(),
+	}
 	if hw, ok := HardwareFromRawJSON(resp.GetProviderRawJson()); ok {
 		d.CPU, d.MemoryMiB, d.HasHardware = hw.CPU, hw.MemoryMiB, true
 	}
@@ -189,7 +209,7 @@ func (w *wire) List(ctx context.Context) ([]VM, error) {
 	for _, v := range resp.GetVms() {
 		vms = append(vms, VM{
 			ID: v.GetId(), Name: v.GetName(), Power: v.GetPowerState(),
-			CPU: v.GetCpu(), MemoryMiB: v.GetMemoryMib(), HasHardware: true,
+			CPU: v.GetCpu(), MemoryMiB: v.GetMemoryMib(), HasHardware: true, IPs: v.GetIps(),
 		})
 	}
 	return vms, nil
@@ -226,13 +246,29 @@ func (w *wire) ReconfigureRaw(ctx context.Context, id, desired string) error {
 }
 
 func (w *wire) Delete(ctx context.Context, id string) error {
-	cctx, cancel := callContext(ctx)
-	resp, err := w.c.Delete(cctx, &providerv1.DeleteRequest{Id: id})
-	cancel()
+	task, err := w.StartDelete(ctx, id)
 	if err != nil {
 		return err
 	}
-	return w.await(ctx, fmt.Sprintf("Delete(id=%q)", id), resp.GetTask())
+	return w.AwaitTask(ctx, fmt.Sprintf("Delete(id=%q)", id), task)
+}
+
+func (w *wire) StartDelete(ctx context.Context, id string) (string, error) {
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	resp, err := w.c.Delete(cctx, &providerv1.DeleteRequest{Id: id})
+	if err != nil {
+		return "", err
+	}
+	return resp.GetTask().GetId(), nil
+}
+
+func (w *wire) AwaitTask(ctx context.Context, call, taskID string) error {
+	var ref *providerv1.TaskRef
+	if taskID != "" {
+		ref = &providerv1.TaskRef{Id: taskID}
+	}
+	return w.await(ctx, call, ref)
 }
 
 func (w *wire) SnapshotCreate(ctx context.Context, vmID, name string) (string, error) {
