@@ -303,9 +303,9 @@ Feature: Snapshot profile
   Scenario: Deleting a snapshot leaves another one taken under the same name hint
     The manager names snapshots after the VMSnapshot object, so a name hint can come again
     (an object deleted and made anew). A provider may refuse the second snapshot
-    (AlreadyExists, InvalidArgument or FailedPrecondition), answer with the first one's id,
-    or take a new one; a new one is a snapshot of its own, and deleting it by its id leaves
-    the first one where it was.
+    (AlreadyExists, InvalidArgument, FailedPrecondition, or a task that fails), answer with
+    the first one's id, or take a new one; a new one is a snapshot of its own, and deleting
+    it by its id leaves the first one where it was.
 
     Given a VM with 2 CPUs and 2048 MiB of memory
     And I take a snapshot "s1" of the VM

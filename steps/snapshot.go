@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/grpc/codes"
@@ -59,8 +60,8 @@ func (st *scenario) takeSnapshotOf(ctx context.Context, ref *vmRef, alias string
 }
 
 // takeSnapshotSameHint asks for a second snapshot under the name hint an earlier one was taken
-// with. A provider may refuse it (AlreadyExists, InvalidArgument or FailedPrecondition), answer
-// with the earlier snapshot's id, or take a new one; later steps judge what it did.
+// with. A provider may refuse it (AlreadyExists, InvalidArgument, FailedPrecondition or a failed
+// task), answer with the earlier snapshot's id, or take a new one; later steps judge what it did.
 func takeSnapshotSameHint(ctx context.Context, alias, hintOf string) error {
 	st := current(ctx)
 	ref, err := st.vm("")
@@ -76,12 +77,14 @@ func takeSnapshotSameHint(ctx context.Context, alias, hintOf string) error {
 	id, err := st.d.SnapshotCreate(octx, ref.id, hint)
 	st.res.addSnapshot(ref.id, id)
 	call := fmt.Sprintf("SnapshotCreate(vm_id=%q, name_hint=%q), a name hint already taken", ref.id, hint)
-	if code, known := codeOf(err); known && (code == codes.AlreadyExists || code == codes.InvalidArgument || code == codes.FailedPrecondition) {
+	var te *driver.TaskError
+	refused := errors.As(err, &te) && !te.TimedOut // the manager reads a failed task as a refusal
+	if code, known := codeOf(err); refused || known && (code == codes.AlreadyExists || code == codes.InvalidArgument || code == codes.FailedPrecondition) {
 		st.snaps[alias] = &snapRef{alias: alias, vmAlias: ref.alias, vmID: ref.id, refused: answer(err)}
 		return nil
 	}
 	if err != nil {
-		return st.failf("%s: expected OK, or a refusal as AlreadyExists, InvalidArgument or FailedPrecondition, got %s", call, answer(err))
+		return st.failf("%s: expected OK, or a refusal (AlreadyExists, InvalidArgument, FailedPrecondition or a failed task), got %s", call, answer(err))
 	}
 	if id == "" {
 		return st.failf("%s: answered OK with an empty snapshot id", call)

@@ -211,9 +211,9 @@ func TestVerifyFailsAnUnconformantProvider(t *testing.T) {
 	providerGone(t, oc.Report)
 
 	// Listing the defect as known-failing makes the run partial (exit 3), never a pass.
-	// It fails every requirement that describes a missing VM: 016, 029/031/032/058 (deleted
-	// VMs) and 040 (ids the provider never issued).
-	assert.Equal(t, []string{"CORE-016", "CORE-029", "CORE-031", "CORE-032", "CORE-040", "CORE-058"}, failed)
+	// It fails every requirement that describes a missing VM: 016, 029/031/032/058/070
+	// (deleted VMs) and 040 (ids the provider never issued).
+	assert.Equal(t, []string{"CORE-016", "CORE-029", "CORE-031", "CORE-032", "CORE-040", "CORE-058", "CORE-070"}, failed)
 	writeFile(t, filepath.Join(dir, "known-failing.txt"), "# Describe answers NotFound\n"+strings.Join(failed, "\n")+"\n")
 	cfg, err := os.ReadFile(filepath.Join(dir, project.ConfigFile))
 	require.NoError(t, err)
