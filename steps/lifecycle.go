@@ -314,16 +314,31 @@ func addressesWellFormed(ctx context.Context) error {
 	}
 	badIPs(fmt.Sprintf("Describe(id=%q)", ref.id), v.desc.IPs)
 	badIPs(fmt.Sprintf("ListVMs (id %q)", ref.id), v.listed.IPs)
-	if u := v.desc.ConsoleURL; u != "" {
-		if parsed, err := url.Parse(u); err != nil || !parsed.IsAbs() || parsed.Host == "" {
-			f = append(f, fmt.Sprintf("Describe(id=%q) reports console_url %q: not an absolute URL with a host", ref.id, u))
-		} else if p := parsed.Port(); p != "" {
-			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-				f = append(f, fmt.Sprintf("Describe(id=%q) reports console_url %q: port %s is out of range", ref.id, u, p))
-			}
-		}
+	if why := consoleURLProblem(v.desc.ConsoleURL); why != "" {
+		f = append(f, fmt.Sprintf("Describe(id=%q) reports console_url %q: %s", ref.id, v.desc.ConsoleURL, why))
 	}
 	return joinFailures(st, "reported addresses must be addresses, leave them out when there are none", f)
+}
+
+// consoleURLProblem says what is wrong with a reported console URL: it must be absolute, with
+// a host and, if given, a port in range. Empty (not reported) is fine.
+func consoleURLProblem(u string) string {
+	if u == "" {
+		return ""
+	}
+	parsed, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return "not a URL (" + err.Error() + ")"
+	case !parsed.IsAbs() || parsed.Hostname() == "":
+		return "not an absolute URL with a host"
+	}
+	if p := parsed.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "port " + p + " is out of range"
+		}
+	}
+	return ""
 }
 
 // isIPAddress accepts an address (a zone allowed) or an address with a prefix length.

@@ -56,3 +56,26 @@ func TestNeverIssuedLikeKeepsTheFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestReportedAddresses(t *testing.T) {
+	for _, ip := range []string{"10.0.0.5", "2001:db8::1", "fe80::1%eth0", "192.168.1.5/24", "2001:db8::/64"} {
+		if !isIPAddress(ip) {
+			t.Errorf("isIPAddress(%q) = false; it is an address", ip)
+		}
+	}
+	for _, ip := range []string{"", "<nil>", "10.0.0", "web-1.example.com", "10.0.0.5:22", " 10.0.0.5"} {
+		if isIPAddress(ip) {
+			t.Errorf("isIPAddress(%q) = true; it is no address", ip)
+		}
+	}
+	for _, u := range []string{"", "vnc://10.0.0.5:5900", "https://vcenter.example.com/ui/webconsole.html?vmId=vm-42", "spice://[2001:db8::1]:5930"} {
+		if why := consoleURLProblem(u); why != "" {
+			t.Errorf("consoleURLProblem(%q) = %q; it is a console URL", u, why)
+		}
+	}
+	for _, u := range []string{"vnc://:-1", "vnc://:5900", "/console/vm-42", "vm-42", "mailto:ops@example.com", "vnc://host:99999"} {
+		if consoleURLProblem(u) == "" {
+			t.Errorf("consoleURLProblem(%q) found nothing wrong", u)
+		}
+	}
+}
