@@ -221,3 +221,14 @@ Feature: Clone profile
     When I power the VM "source" off
     Then the VM "copy" is On in every view
     And the VM "source" is Off in every view
+
+  @clone @CLONE-022
+  Scenario: Cloning a stopped VM makes a clone of its size and leaves it Off
+    A stopped VM (a template, a VM the manager holds Off) is the most common source of a
+    clone. A provider that can only copy running disks refuses it or starts the source.
+
+    Given a VM "source" with 3 CPUs and 3072 MiB of memory
+    And I power the VM "source" off
+    When I clone "source" to "copy"
+    Then the VM "copy" has 3 CPUs and 3072 MiB of memory in every view
+    And the VM "source" is Off in every view

@@ -1,14 +1,17 @@
 # Requirement IDs are stable: an ID names one rule forever. A rule that is dropped keeps its ID
 # listed below, and the ID is never reassigned.
 # Retired IDs: none
-#
-# N is the configured idempotency count (default 3); P is the configured number of parallel creates
-# (default 8). "Every view" means Describe and the VM list: a view that reports a value must report the
-# value that was written, and at least one view must report it (the power state: Describe).
 Feature: Core profile
   Every provider must pass the core profile: it reports its capabilities, runs the VM lifecycle
   (create, describe, list, power, reconfigure, delete), gives client mistakes a precise gRPC code,
   tolerates repeated and concurrent calls, finishes its tasks and survives bad requests.
+
+  N is the configured idempotency count (default 3); P is the configured number of parallel
+  creates (default 8). "Every view" means Describe and the VM list: a view that reports a value
+  must report the value that was written, and at least one view must report it (the power
+  state: Describe). "I reconfigure the VM": a provider that does not advertise online
+  reconfigure may refuse to change a running VM with FailedPrecondition; the suite then does
+  what a client does: it stops the VM, asks again and starts the VM.
 
   @core @CORE-001
   Scenario: The provider reports its capabilities, the same ones every time
@@ -124,8 +127,12 @@ Feature: Core profile
 
   @core @CORE-015
   Scenario Outline: Create with a non-positive CPU count or memory size is rejected as invalid
+    A refused create makes nothing: a provider that clones its template before it checks the
+    size leaves a half-made VM that a corrected retry would then return.
+
     When I try to create a VM with <cpu> CPUs and <memory> MiB of memory
     Then the provider answers InvalidArgument
+    And the VM list shows no VM under the name the refused create asked for
 
     Examples:
       | cpu | memory |
@@ -348,20 +355,29 @@ Feature: Core profile
     An operation the provider does not offer answers Unimplemented; an advertised one works. The v1
     protocol has no capability field for clones: the suite asks as the clone profile describes
     (Clone requests that cannot create anything; Unimplemented means clones are not offered).
+    The core operations are offered by every provider: each works, and where the capabilities
+    name them (the tutorial API's vm.create, vm.read, vm.update, vm.power, vm.delete) they are
+    listed as supported. v1 has no flags for them.
 
     Given a VM
     When I try to <operation> the VM
     Then the answer matches the advertised <capability> capability
 
     Examples:
-      | operation          | capability |
-      | take a snapshot of | snapshot   |
-      | clone              | clone      |
+      | operation                   | capability |
+      | take a snapshot of          | snapshot   |
+      | clone                       | clone      |
+      | send the create request for | create     |
+      | describe                    | read       |
+      | reconfigure                 | update     |
+      | power off                   | power      |
+      | delete                      | delete     |
 
   @core @CORE-038
   Scenario Outline: Reconfigure to a non-positive CPU count or memory size is rejected as invalid and changes nothing
     A provider that reads 0 as "keep the current value" answers OK to a request it did not carry
-    out; the manager then believes the VM has the size it asked for.
+    out; the manager then believes the VM has the size it asked for. A refused request changes
+    nothing, not even the valid half of it.
 
     Given a VM with 2 CPUs and 2048 MiB of memory
     When I try to reconfigure the VM to <cpu> CPUs and <memory> MiB of memory
@@ -374,13 +390,16 @@ Feature: Core profile
       | -1  | 2048   |
       | 2   | 0      |
       | 2   | -512   |
+      | 4   | 0      |
+      | 0   | 4096   |
 
   @core @CORE-039
   Scenario: Reconfiguring a running VM leaves it On when the provider reconfigures online
-    A provider that advertises online reconfigure (v1: supports_reconfigure_online; tutorial API,
-    which has no such flag: the vm.update capability) must keep the VM On. Real hypervisors may
-    need a power-off to change CPUs, so any other provider may leave the VM On or Off, but it
-    must say so in every view alike, and the new hardware must be visible either way.
+    A provider that advertises online reconfigure (v1: supports_reconfigure_online; the tutorial
+    API has no such flag) must keep the VM On. Real hypervisors may need a power-off to change
+    CPUs, so any other provider may leave the VM On or Off, or refuse the change while the VM
+    runs (FailedPrecondition: the suite stops the VM, asks again and starts it), but it must
+    say so in every view alike, and the new hardware must be visible either way.
 
     Given a running VM
     When I reconfigure the VM to 3 CPUs and 3072 MiB of memory
@@ -740,3 +759,15 @@ Feature: Core profile
     Then Describe and ListVMs answer OK while the delete is under way
     And the delete task completes with done and an empty error
     And the VM no longer exists in any view
+
+  @core @CORE-071
+  Scenario: A reconfigure of a running VM outlives a power cycle
+    A provider that changes only the running guest (hot-plug) and not the VM's stored
+    configuration loses the change at the next power-off: the VM comes back at its old size.
+
+    Given a running VM
+    When I reconfigure the VM to 3 CPUs and 3072 MiB of memory
+    And I power the VM off
+    Then the VM has 3 CPUs and 3072 MiB of memory in every view
+    When I power the VM on
+    Then the VM has 3 CPUs and 3072 MiB of memory in every view

@@ -21,8 +21,8 @@ var capabilitySteps = []phrase{
 	{`^every list of names in them holds no empty and no repeated entry$`, capabilityListsClean},
 	{`^I ask the provider to validate its configuration$`, askValidate},
 	{`^the provider reports its configuration as ok$`, validatedOK},
-	{`^I try to (take a snapshot of|clone|take a memory snapshot of|make a linked clone of) the VM$`, tryOptionalOperation},
-	{`^the answer matches the advertised (snapshot|clone) capability$`, matchesCapability},
+	{`^I try to (take a snapshot of|clone|take a memory snapshot of|make a linked clone of|send the create request for|describe|reconfigure|power off|delete) the VM$`, tryOptionalOperation},
+	{`^the answer matches the advertised (snapshot|clone|create|read|update|power|delete) capability$`, matchesCapability},
 	{`^the answer matches the advertised (memory-snapshot|linked-clone) variant$`, matchesVariant},
 	{`^I send (ImagePrepare|ExportDisk|ImportDisk|HardwareUpgrade|GetDiskInfo) an empty request$`, sendEmptyRequest},
 	{`^the answer is not Unimplemented if the provider advertises (supports_[a-z_]+)$`, implementedIfAdvertised},
@@ -180,6 +180,23 @@ func tryOptionalOperation(ctx context.Context, operation string) error {
 		id, err := v.LinkedClone(octx, ref.id, target)
 		st.res.addVM(id, target)
 		st.last = &attempt{call: fmt.Sprintf("Clone(source_vm_id=%q, target_name=%q, linked=true)", ref.id, target), err: err, id: id}
+	case "send the create request for":
+		id, err := st.d.Create(octx, ref.name, ref.spec)
+		st.last = &attempt{call: fmt.Sprintf("Create(name=%q) again", ref.name), err: err, id: id}
+	case "describe":
+		d, err := st.d.Describe(octx, ref.id)
+		if err == nil && !d.Exists {
+			err = fmt.Errorf("answered exists=false for VM %q", ref.name)
+		}
+		st.last = &attempt{call: fmt.Sprintf("Describe(id=%q)", ref.id), err: err}
+	case "reconfigure":
+		a, _ := st.reconfigure(ctx, ref, int(ref.spec.CPU)+1, int(ref.spec.MemoryMiB))
+		st.last = &a
+	case "power off":
+		st.last = &attempt{call: fmt.Sprintf("Power(id=%q, op=OFF)", ref.id), err: st.d.Power(octx, ref.id, driver.PowerOff)}
+	case "delete":
+		a := st.delete(ctx, ref)
+		st.last = &a
 	}
 	return nil
 }
@@ -201,6 +218,10 @@ func matchesCapability(ctx context.Context, capability string) error {
 	if err != nil {
 		return err
 	}
+	switch capability {
+	case "create", "read", "update", "power", "delete":
+		return st.coreCapability(ctx, c, "vm."+capability)
+	}
 	advertised := c.Snapshots
 	if capability == "clone" {
 		advertised = c.Clones
@@ -211,6 +232,19 @@ func matchesCapability(ctx context.Context, capability string) error {
 	}
 	if err := st.expectCode(*st.last, want); err != nil {
 		return fmt.Errorf("%w (%s offered=%t, from the provider's answers: %s)", err, capability, advertised, c.From(capability))
+	}
+	return st.alive(ctx, st.last.call)
+}
+
+// coreCapability judges a core operation: it must work, and a dialect whose capabilities name
+// the core operations (the tutorial API) must list it as supported. v1 has no such flags.
+func (st *scenario) coreCapability(ctx context.Context, c driver.Capabilities, name string) error {
+	if err := st.expectOK(st.last.call, st.last.err); err != nil {
+		return fmt.Errorf("%w (%s is a core operation: every provider offers it)", err, name)
+	}
+	if c.Core != nil && !c.Core[name] {
+		return st.failf("%s works, but the capabilities do not list it as supported (%s): a client that reads them "+
+			"is told not to call a core operation", name, c.Raw)
 	}
 	return st.alive(ctx, st.last.call)
 }

@@ -605,10 +605,43 @@ func reconfigureVM(ctx context.Context, alias string, cpu, memory int) error {
 func (st *scenario) reconfigure(ctx context.Context, ref *vmRef, cpu, memory int) (attempt, driver.Spec) {
 	spec := ref.spec
 	spec.CPU, spec.MemoryMiB = int32(cpu), int64(memory)
-	octx, cancel := st.op(ctx)
-	defer cancel()
-	err := st.d.Reconfigure(octx, ref.id, ref.name, spec)
+	send := func(ctx context.Context) error {
+		octx, cancel := st.op(ctx)
+		defer cancel()
+		return st.d.Reconfigure(octx, ref.id, ref.name, spec)
+	}
+	err := st.offlineRetry(ctx, ref, send(ctx), send)
 	return attempt{call: st.reconfigureCall(ref.id, ref.name, spec), err: err}, spec
+}
+
+// offlineRetry: a provider that does not advertise online reconfigure may refuse to change a
+// running VM with FailedPrecondition ("needs the VM stopped"). A client then stops the VM,
+// sends the change again and starts the VM, and so does the suite, where a rule reconfigures
+// a running VM to see the change. err is the first answer; again sends the change once more.
+func (st *scenario) offlineRetry(ctx context.Context, ref *vmRef, err error, again func(context.Context) error) error {
+	if code, known := codeOf(err); !known || code != codes.FailedPrecondition {
+		return err
+	}
+	if caps, cerr := st.s.selectedCapabilities(ctx); cerr != nil || caps.ReconfigureOnline {
+		return err // online reconfigure advertised: the refusal stands, and the rule judges it
+	}
+	rctx, cancel := st.read(ctx)
+	d, derr := st.d.Describe(rctx, ref.id)
+	cancel()
+	if derr != nil || d.Power != driver.StateOn {
+		return err
+	}
+	refused := answer(err)
+	if a := st.power(ctx, ref, driver.PowerOff); a.err != nil {
+		return fmt.Errorf("%w; stopping the VM to reconfigure it offline: %s answered %s", err, a.call, answer(a.err))
+	}
+	if err := again(ctx); err != nil {
+		return fmt.Errorf("refused on the running VM (%s), then on the stopped VM: %w", refused, err)
+	}
+	if a := st.power(ctx, ref, driver.PowerOn); a.err != nil {
+		return fmt.Errorf("reconfigured offline, but starting the VM again: %s answered %s", a.call, answer(a.err))
+	}
+	return nil
 }
 
 // reconfigureCall names a Reconfigure in failure messages: with the payload it sent, in a
@@ -626,6 +659,14 @@ func reconfigureRaw(ctx context.Context, doc *godog.DocString) error {
 		return err
 	}
 	st := current(ctx)
+	if ref, err := st.vm(""); err == nil {
+		st.last.err = st.offlineRetry(ctx, ref, st.last.err, func(ctx context.Context) error {
+			if err := tryReconfigureRaw(ctx, doc.Content); err != nil {
+				return err
+			}
+			return st.last.err
+		})
+	}
 	return st.expectOK(st.last.call, st.last.err)
 }
 

@@ -39,6 +39,7 @@ var ruleSteps = []phrase{
 	{`^the snapshots "([^"]*)" and "([^"]*)" have different ids$`, snapshotsDiffer},
 	{`^I try to clone "([^"]*)" to "([^"]*)" with the class JSON '(.*)'$`, tryCloneWithClassJSON},
 	{`^the VM list shows no VM under the name of "([^"]*)"$`, noVMUnderName},
+	{`^the VM list shows no VM under the name the refused create asked for$`, noVMUnderRefusedName},
 	{`^the provider answers OK and the VM has (\d+) CPUs? and (\d+) MiB of memory in every view, or refuses it and the VM has (\d+) CPUs? and (\d+) MiB of memory in every view$`, changedOrRefused},
 }
 
@@ -413,13 +414,23 @@ func noVMUnderName(ctx context.Context, alias string) error {
 	if err != nil {
 		return err
 	}
+	return st.noVMNamed(ctx, ref.name)
+}
+
+// noVMUnderRefusedName looks for the name "I try to create a VM with ..." sends.
+func noVMUnderRefusedName(ctx context.Context) error {
+	st := current(ctx)
+	return st.noVMNamed(ctx, st.vmName("vm"))
+}
+
+func (st *scenario) noVMNamed(ctx context.Context, name string) error {
 	vms, err := st.listVMs(ctx)
 	if err != nil {
 		return err
 	}
 	for _, vm := range vms {
-		if vm.Name == ref.name {
-			return st.failf("ListVMs lists %q (id %q): the refused request made a VM anyway", ref.name, vm.ID)
+		if vm.Name == name {
+			return st.failf("ListVMs lists %q (id %q): the refused request made a VM anyway", name, vm.ID)
 		}
 	}
 	return nil

@@ -647,5 +647,5 @@ func Catalog() []Defect {
 			V1:       func(p v1Server) v1Server { return v1DeleteRefusesSnapshots{p, &snapshotCounts{}} },
 			Tutorial: func(p tutServer) tutServer { return tutDeleteRefusesSnapshots{p, &snapshotCounts{}} },
 		},
-	}, append(round7Catalog(), round8Catalog()...)...)
+	}, append(append(round7Catalog(), round8Catalog()...), round9Catalog()...)...)
 }

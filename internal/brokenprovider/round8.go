@@ -131,6 +131,18 @@ func round8Catalog() []Defect {
 			Tutorial: func(p tutServer) tutServer { return tutCapabilityTwice{p, "vm.power"} },
 		},
 		{
+			Name: "capability-update-unadvertised", Family: Capabilities,
+			Bug: "vm.update is listed as not supported (its entry was copied from vm.snapshot's template), " +
+				"while UpdateVM works",
+			Tutorial: func(p tutServer) tutServer { return tutHideCapability{p, "vm.update"} },
+		},
+		{
+			Name: "capabilities-empty", Family: Capabilities,
+			Bug: "GetCapabilities answers an empty list: the capabilities are filled in by an init function " +
+				"that the provider's main never calls",
+			Tutorial: func(p tutServer) tutServer { return tutNoCapabilities{p} },
+		},
+		{
 			Name: "unadvertised-disk-calls-ok", Family: Capabilities,
 			Bug: "HardwareUpgrade, GetDiskInfo, ExportDisk and ImportDisk are generated stubs that answer OK with " +
 				"an empty response (even to an empty request), while GetCapabilities advertises none of them",
@@ -406,6 +418,19 @@ func (w tutRenameCapability) GetCapabilities(ctx context.Context, req *tutorialv
 		}
 	}
 	return resp, nil
+}
+
+// tutNoCapabilities answers GetCapabilities with the provider id and no capability.
+type tutNoCapabilities struct {
+	tutorialv1.ProviderServiceServer
+}
+
+func (w tutNoCapabilities) GetCapabilities(ctx context.Context, req *tutorialv1.GetCapabilitiesRequest) (*tutorialv1.GetCapabilitiesResponse, error) {
+	resp, err := w.ProviderServiceServer.GetCapabilities(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &tutorialv1.GetCapabilitiesResponse{ProviderId: resp.GetProviderId()}, nil
 }
 
 // tutCapabilityTwice lists the capability named name a second time, unsupported.

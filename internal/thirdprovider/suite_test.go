@@ -34,6 +34,8 @@ func TestThirdProviderPassesInEveryCombination(t *testing.T) {
 		{name: "DNS names only", flags: "-names dns"},
 		{name: "no memory snapshots, lenient snapshot delete", flags: "-mem-snapshots=false -snapdel-unknown-vm ok -empty-class default"},
 		{name: "offline reconfigure powers the VM off", flags: "-reconf-offline -reconf-mode poweroff -power-on-create"},
+		// A client stops the VM and asks again, as the suite does.
+		{name: "offline reconfigure refused while the VM runs", flags: "-reconf-offline -reconf-mode reject -power-on-create"},
 		{name: "tasks forgotten a second after they end", flags: fast + "-async all -task-ttl 1s"},
 		{name: "the name is the id (libvirt)", flags: fast + "-id name -strict-ids -async delete,create"},
 		{name: "odd inventory: suspended, unnamed, duplicate names", flags: "-preexisting-weird -preexisting 3"},

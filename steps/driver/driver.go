@@ -90,9 +90,13 @@ type Capabilities struct {
 	Snapshots bool
 	Clones    bool
 	// ReconfigureOnline: a running VM can be reconfigured without being stopped. v1 reads
-	// supports_reconfigure_online; the tutorial API has no such flag, and its vm.update
-	// capability (UpdateVM in any power state) stands for it.
+	// supports_reconfigure_online; the tutorial API has no such flag, so it is false there
+	// (vm.update says that UpdateVM works, not that the VM keeps running through it).
 	ReconfigureOnline bool
+	// Core holds, in a dialect that advertises the core operations, whether each is offered
+	// by its name (tutorial: vm.create, vm.read, vm.update, vm.delete, vm.power; absent means
+	// not listed); nil in a dialect without such flags (v1).
+	Core map[string]bool
 	// MemorySnapshots and LinkedClones: a snapshot may include the VM's memory, a clone may be
 	// linked (v1: supports_memory_snapshots, supports_linked_clones; the tutorial API has no
 	// such variants).
@@ -162,6 +166,9 @@ const (
 	// FeatureAddresses: the views report IP addresses and a console URL.
 	FeatureAddresses Feature = "addresses"
 )
+
+// CoreCapabilities are the tutorial API's names of the core operations.
+var CoreCapabilities = []string{"vm.create", "vm.read", "vm.update", "vm.delete", "vm.power"}
 
 // Features lists every feature a scenario can need, in a stable order.
 func Features() []Feature {

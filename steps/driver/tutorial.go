@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ const (
 // no Validate, no graceful shutdown, no snapshot revert or delete, no clone override and no
 // JSON payloads; ListVMs reports no hardware; GetVM of an unknown id is NotFound rather than
 // exists=false. Supports reports each of these with its reason. It has no online-reconfigure
-// flag either: Capabilities reports ReconfigureOnline when vm.update is supported.
+// flag either: Capabilities never reports ReconfigureOnline.
 func NewTutorial(conn grpc.ClientConnInterface) Driver {
 	return &tutorial{c: tutorialv1.NewProviderServiceClient(conn)}
 }
@@ -84,11 +85,19 @@ func (t *tutorial) Capabilities(ctx context.Context) (Capabilities, error) {
 			c.Snapshots = capa.GetSupported()
 		case "vm.clone":
 			c.Clones = capa.GetSupported()
-		case "vm.update":
-			// The API has no online-reconfigure flag; UpdateVM carries no power state, so a
-			// provider that offers it offers it for running VMs too.
-			c.ReconfigureOnline = capa.GetSupported()
 		}
+		if slices.Contains(CoreCapabilities, capa.GetName()) {
+			if c.Core == nil {
+				c.Core = map[string]bool{}
+			}
+			// A name listed twice counts as offered only if every entry says so (CORE-069
+			// judges the repetition itself).
+			offered, seen := c.Core[capa.GetName()]
+			c.Core[capa.GetName()] = capa.GetSupported() && (offered || !seen)
+		}
+	}
+	if c.Core == nil {
+		c.Core = map[string]bool{}
 	}
 	c.Lists = map[string][]string{"capabilities.name": names}
 	c.Raw = fmt.Sprintf("provider_id=%q %s", resp.GetProviderId(), strings.Join(parts, " "))
