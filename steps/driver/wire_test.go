@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -423,25 +424,31 @@ func TestTutorialWaitsForTransitionalStates(t *testing.T) {
 	}
 }
 
-// The tutorial API has no online-reconfigure flag: vm.update stands for it, and a missing or
-// unsupported vm.update means no online reconfigure.
+// The tutorial API has no online-reconfigure flag: ReconfigureOnline is never reported.
+// The core capabilities are read by name; one listed twice counts as offered only if every
+// entry says so.
 func TestTutorialReadsCapabilities(t *testing.T) {
 	for _, tc := range []struct {
-		caps                      []*tutorialv1.Capability
-		snapshots, clones, online bool
+		caps              []*tutorialv1.Capability
+		snapshots, clones bool
+		core              map[string]bool
 	}{
-		{nil, false, false, false},
-		{[]*tutorialv1.Capability{{Name: "vm.update", Supported: true}}, false, false, true},
-		{[]*tutorialv1.Capability{{Name: "vm.update", Supported: false}, {Name: "vm.snapshot", Supported: true}}, true, false, false},
-		{[]*tutorialv1.Capability{{Name: "vm.clone", Supported: true}, {Name: "vm.update", Supported: true}}, false, true, true},
+		{nil, false, false, map[string]bool{}},
+		{[]*tutorialv1.Capability{{Name: "vm.update", Supported: true}}, false, false, map[string]bool{"vm.update": true}},
+		{[]*tutorialv1.Capability{{Name: "vm.update", Supported: false}, {Name: "vm.snapshot", Supported: true}}, true, false,
+			map[string]bool{"vm.update": false}},
+		{[]*tutorialv1.Capability{{Name: "vm.clone", Supported: true}, {Name: "vm.power", Supported: true}, {Name: "vm.power", Supported: false}},
+			false, true, map[string]bool{"vm.power": false}},
+		{[]*tutorialv1.Capability{{Name: "vm.read", Supported: true}, {Name: "vm.read", Supported: true}}, false, false,
+			map[string]bool{"vm.read": true}},
 	} {
 		f := &fakeTutorial{caps: tc.caps}
 		c, err := NewTutorial(listen(t, func(s *grpc.Server) { tutorialv1.RegisterProviderServiceServer(s, f) })).Capabilities(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Snapshots != tc.snapshots || c.Clones != tc.clones || c.ReconfigureOnline != tc.online || c.Raw == "" {
-			t.Errorf("capabilities %v: got %+v, want snapshots=%t clones=%t online=%t", tc.caps, c, tc.snapshots, tc.clones, tc.online)
+		if c.Snapshots != tc.snapshots || c.Clones != tc.clones || c.ReconfigureOnline || !maps.Equal(c.Core, tc.core) || c.Raw == "" {
+			t.Errorf("capabilities %v: got %+v, want snapshots=%t clones=%t online=false core=%v", tc.caps, c, tc.snapshots, tc.clones, tc.core)
 		}
 	}
 }
