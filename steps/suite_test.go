@@ -264,7 +264,7 @@ func TestSuiteCanFail(t *testing.T) {
 			defect: brokenprovider.MustGet("reconfigure-ignores-cpu"),
 			// Every rule that reconfigures CPU and then looks at it, and CORE-038, whose
 			// non-positive CPU counts are never read, so never rejected.
-			want: []string{"CORE-025", "CORE-026", "CORE-027", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059",
+			want: []string{"CORE-025", "CORE-026", "CORE-027", "CORE-028", "CORE-038", "CORE-039", "CORE-043", "CORE-054", "CORE-055", "CORE-056", "CORE-059", "CORE-071",
 				"SNAP-007", "SNAP-015", "SNAP-020", "SNAP-021", "SNAP-022", "CLONE-015", "CLONE-016"},
 			message: "expected cpu=4 memory_mib=2048",
 		},
