@@ -128,7 +128,8 @@ Feature: Core profile
   @core @CORE-015
   Scenario Outline: Create with a non-positive CPU count or memory size is rejected as invalid
     A refused create makes nothing: a provider that clones its template before it checks the
-    size leaves a half-made VM that a corrected retry would then return.
+    size leaves a half-made VM that a corrected retry would then return. Neither CPU nor memory
+    is a request without any size (the tutorial API: without a VMSpec), not one for defaults.
 
     When I try to create a VM with <cpu> CPUs and <memory> MiB of memory
     Then the provider answers InvalidArgument
@@ -140,6 +141,7 @@ Feature: Core profile
       | -1  | 2048   |
       | 2   | 0      |
       | 2   | -512   |
+      | 0   | 0      |
 
   @core @CORE-016 @needs-describe-exists
   Scenario: Describe of an unknown VM answers that it does not exist, without an error
@@ -377,7 +379,8 @@ Feature: Core profile
   Scenario Outline: Reconfigure to a non-positive CPU count or memory size is rejected as invalid and changes nothing
     A provider that reads 0 as "keep the current value" answers OK to a request it did not carry
     out; the manager then believes the VM has the size it asked for. A refused request changes
-    nothing, not even the valid half of it.
+    nothing, not even the valid half of it. Neither CPU nor memory is a request without any size
+    (the tutorial API: without a VMSpec).
 
     Given a VM with 2 CPUs and 2048 MiB of memory
     When I try to reconfigure the VM to <cpu> CPUs and <memory> MiB of memory
@@ -392,6 +395,7 @@ Feature: Core profile
       | 2   | -512   |
       | 4   | 0      |
       | 0   | 4096   |
+      | 0   | 0      |
 
   @core @CORE-039
   Scenario: Reconfiguring a running VM leaves it On when the provider reconfigures online
@@ -771,3 +775,25 @@ Feature: Core profile
     Then the VM has 3 CPUs and 3072 MiB of memory in every view
     When I power the VM on
     Then the VM has 3 CPUs and 3072 MiB of memory in every view
+
+  @core @CORE-072 @needs-tasks
+  Scenario: A VM being rebooted still exists in every view
+    The manager describes a VM while its reboot task runs. A provider that reports the VM as
+    gone while the guest restarts (the domain is briefly undefined) makes the manager create
+    it again.
+
+    Given a running VM
+    When I reboot the VM without waiting for its task
+    Then the VM exists in every view while the reboot is under way
+    And the reboot task completes with done and an empty error
+    And the VM is On in every view
+
+  @core @CORE-073
+  Scenario: A VM of 16 CPUs is created as asked, or refused
+    The suite's other VMs have at most 4 CPUs. A provider that caps the CPU count at what its
+    host has (or at a licence limit) must refuse a larger one, not create a smaller VM than
+    asked for: InvalidArgument, FailedPrecondition, ResourceExhausted, OutOfRange or a task
+    that ends with an error are refusals, and a refused create makes nothing.
+
+    When I try to create a VM with 16 CPUs and 2048 MiB of memory
+    Then the provider answers OK and the new VM has 16 CPUs and 2048 MiB of memory in every view, or refuses it and makes no VM

@@ -314,3 +314,15 @@ Feature: Snapshot profile
     And I delete the snapshot "s2" if it is a snapshot of its own
     And I revert the VM to snapshot "s1"
     Then the VM has 2 CPUs and 2048 MiB of memory in every view
+
+  @snapshot @SNAP-027
+  Scenario: Snapshots of one VM taken in parallel get ids of their own
+    The manager reconciles VMSnapshot objects side by side, several of one VM among them. A
+    provider that numbers snapshots from a counter read outside its lock hands two of them one
+    id, and deleting or reverting one then acts on the other. A hypervisor that runs one
+    snapshot task per VM at a time may refuse the others as busy (Unavailable, Aborted,
+    ResourceExhausted, FailedPrecondition, or a task that ends with an error).
+
+    Given a VM
+    When I take P snapshots of the VM with distinct names in parallel
+    Then every snapshot taken has an id of its own, and every other one was refused as busy

@@ -38,9 +38,10 @@ var negativeSteps = []phrase{
 	{`^every task the provider returned completed with done and an empty error$`, everyTaskCompleted},
 	{`^every task the provider returned still reports done with an empty error when asked again$`, everyTaskStillDone},
 	{`^no two operations were handed the same task id$`, tasksDistinct},
-	{`^I delete the VM without waiting for its task$`, startDelete},
+	{`^I (delete|reboot) the VM without waiting for its task$`, startWithoutWaiting},
 	{`^Describe and ListVMs answer OK while the delete is under way$`, answerWhileDeleting},
-	{`^the delete task completes with done and an empty error$`, awaitDelete},
+	{`^the VM exists in every view while the reboot is under way$`, existsWhileRebooting},
+	{`^the (delete|reboot) task completes with done and an empty error$`, awaitPending},
 	{`^I send these bad requests one after another:$`, sendBadRequests},
 	{`^after each of them the provider still answered within the call timeout$`, stillAnswered},
 }
@@ -767,21 +768,34 @@ func (st *scenario) tasksAndVM(alias string) (driver.Tasks, *vmRef, error) {
 	return t, ref, err
 }
 
-func startDelete(ctx context.Context) error {
+func startWithoutWaiting(ctx context.Context, what string) error {
 	st := current(ctx)
 	t, ref, err := st.tasksAndVM("")
 	if err != nil {
 		return err
 	}
-	call := fmt.Sprintf("Delete(id=%q)", ref.id)
 	octx, cancel := st.op(ctx)
 	defer cancel()
-	task, err := t.StartDelete(octx, ref.id)
+	var call, task string
+	if what == "delete" {
+		call = fmt.Sprintf("Delete(id=%q)", ref.id)
+		task, err = t.StartDelete(octx, ref.id)
+	} else {
+		call = powerCall(ref.id, driver.PowerReboot)
+		task, err = t.StartPower(octx, ref.id, driver.PowerReboot)
+	}
 	if err := st.expectOK(call, err); err != nil {
 		return err
 	}
-	st.deleting = &pendingDelete{ref: ref, call: call, task: task}
+	st.pending = &pendingTask{ref: ref, what: what, call: call, task: task}
 	return nil
+}
+
+func (st *scenario) pendingOf(what string) (*pendingTask, error) {
+	if st.pending == nil || st.pending.what != what {
+		return nil, st.failf("no %s is under way", what)
+	}
+	return st.pending, nil
 }
 
 // answerWhileDeleting: a VM whose delete task runs is described (exists true while it is
@@ -789,9 +803,9 @@ func startDelete(ctx context.Context) error {
 // describes it on every requeue until it is gone.
 func answerWhileDeleting(ctx context.Context) error {
 	st := current(ctx)
-	p := st.deleting
-	if p == nil {
-		return st.failf("no delete is under way")
+	p, err := st.pendingOf("delete")
+	if err != nil {
+		return err
 	}
 	v := st.look(ctx, p.ref)
 	var f []string
@@ -805,11 +819,24 @@ func answerWhileDeleting(ctx context.Context) error {
 	return joinFailures(st, "a VM being deleted must still be described and listed without an error", f)
 }
 
-func awaitDelete(ctx context.Context) error {
+// existsWhileRebooting: a reboot never makes a VM disappear; the manager would recreate a VM
+// it believes gone.
+func existsWhileRebooting(ctx context.Context) error {
 	st := current(ctx)
-	p := st.deleting
-	if p == nil {
-		return st.failf("no delete is under way")
+	p, err := st.pendingOf("reboot")
+	if err != nil {
+		return err
+	}
+	v := st.look(ctx, p.ref)
+	f := st.present(p.ref, v)
+	return joinFailures(st, fmt.Sprintf("VM %q must exist in every view while %s (task %q) runs", p.ref.name, p.call, p.task), f)
+}
+
+func awaitPending(ctx context.Context, what string) error {
+	st := current(ctx)
+	p, err := st.pendingOf(what)
+	if err != nil {
+		return err
 	}
 	t, err := st.tasksAPI()
 	if err != nil {
@@ -820,8 +847,10 @@ func awaitDelete(ctx context.Context) error {
 	if err := st.expectOK(p.call, t.AwaitTask(octx, p.call, p.task)); err != nil {
 		return err
 	}
-	st.res.vmDeleted(p.ref.id)
-	st.deleting = nil
+	if what == "delete" {
+		st.res.vmDeleted(p.ref.id)
+	}
+	st.pending = nil
 	return nil
 }
 

@@ -41,6 +41,7 @@ var ruleSteps = []phrase{
 	{`^the VM list shows no VM under the name of "([^"]*)"$`, noVMUnderName},
 	{`^the VM list shows no VM under the name the refused create asked for$`, noVMUnderRefusedName},
 	{`^the provider answers OK and the VM has (\d+) CPUs? and (\d+) MiB of memory in every view, or refuses it and the VM has (\d+) CPUs? and (\d+) MiB of memory in every view$`, changedOrRefused},
+	{`^the provider answers OK and the new VM has (\d+) CPUs? and (\d+) MiB of memory in every view, or refuses it and makes no VM$`, createdOrRefused},
 }
 
 func tryRebootVM(ctx context.Context) error {
@@ -458,6 +459,30 @@ func changedOrRefused(ctx context.Context, cpu, memory, oldCPU, oldMemory int) e
 		func(ref *vmRef) error { return st.checkHardware(ctx, ref, int32(oldCPU), int64(oldMemory)) },
 		"OK (and the change visible), or a refusal (FailedPrecondition, InvalidArgument, Unimplemented, "+
 			"or a task that ends with an error) that changes nothing")
+}
+
+// createdOrRefused judges "I try to create a VM with ...": a VM of exactly the asked size, or
+// an honest refusal (beyond refused's codes: ResourceExhausted, OutOfRange) that made nothing.
+func createdOrRefused(ctx context.Context, cpu, memory int) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no create was sent")
+	}
+	name := st.vmName("vm")
+	code, _ := codeOf(st.last.err)
+	switch {
+	case st.last.err == nil:
+		if st.last.id == "" {
+			return st.failf("%s: answered OK with an empty VM id", st.last.call)
+		}
+		ref := &vmRef{alias: "vm", name: name, id: st.last.id, spec: st.spec(cpu, memory)}
+		st.vms[ref.alias] = ref
+		return st.checkHardware(ctx, ref, int32(cpu), int64(memory))
+	case refused(st.last.err) || code == codes.ResourceExhausted || code == codes.OutOfRange:
+		return st.noVMNamed(ctx, name)
+	}
+	return st.failf("%s: expected OK (and the VM as asked), or a refusal (InvalidArgument, FailedPrecondition, "+
+		"ResourceExhausted, OutOfRange, Unimplemented or a task that ends with an error), got %s", st.last.call, answer(st.last.err))
 }
 
 // tryDeleteNeverIssued deletes an id in the format of the scenario's VM that names no VM and

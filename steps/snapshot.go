@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"google.golang.org/grpc/codes"
 
@@ -15,6 +16,8 @@ var snapshotSteps = []phrase{
 	{`^the snapshot "([^"]*)" has a non-empty id$`, snapshotHasID},
 	{`^I take N snapshots of the VM with distinct names$`, takeSnapshots},
 	{`^the snapshots all have different, non-empty ids$`, snapshotsDistinct},
+	{`^I take P snapshots of the VM with distinct names in parallel$`, takeSnapshotsInParallel},
+	{`^every snapshot taken has an id of its own, and every other one was refused as busy$`, parallelSnapshotsDistinct},
 	{`^I revert the VM(?: "([^"]*)")? to snapshot "([^"]*)"$`, revertSnapshot},
 	{`^I try to revert the VM(?: "([^"]*)")? to snapshot "([^"]*)"$`, tryRevert},
 	{`^I try to revert the VM to an unknown snapshot$`, tryRevertUnknown},
@@ -150,6 +153,58 @@ func takeSnapshots(ctx context.Context) error {
 		st.snapIDs = append(st.snapIDs, s.id)
 	}
 	return nil
+}
+
+func takeSnapshotsInParallel(ctx context.Context) error {
+	st := current(ctx)
+	ref, err := st.vm("")
+	if err != nil {
+		return err
+	}
+	n := st.s.cfg.ParallelCreates
+	st.parallel = make([]attempt, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			hint := st.vmName(fmt.Sprintf("ps%02d", i+1))
+			octx, cancel := st.op(ctx)
+			defer cancel()
+			id, err := st.d.SnapshotCreate(octx, ref.id, hint)
+			st.res.addSnapshot(ref.id, id)
+			st.parallel[i] = attempt{call: fmt.Sprintf("SnapshotCreate(vm_id=%q, name_hint=%q)", ref.id, hint), err: err, id: id}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// parallelSnapshotsDistinct: hypervisors may run one snapshot task per VM at a time, so a
+// snapshot refused as busy (Unavailable, Aborted, ResourceExhausted, FailedPrecondition, or a
+// task that ends with an error) is honest; two that succeed never share an id.
+func parallelSnapshotsDistinct(ctx context.Context) error {
+	st := current(ctx)
+	var f []string
+	seen := map[string]string{}
+	for _, a := range st.parallel {
+		var te *driver.TaskError
+		code, _ := codeOf(a.err)
+		switch {
+		case a.err == nil && a.id == "":
+			f = append(f, fmt.Sprintf("%s: answered OK with an empty snapshot id", a.call))
+		case a.err == nil && seen[a.id] != "":
+			f = append(f, fmt.Sprintf("%s answered snapshot id %q, the id %s answered too", a.call, a.id, seen[a.id]))
+		case a.err == nil:
+			seen[a.id] = a.call
+		case errors.As(a.err, &te) && !te.TimedOut:
+		case code == codes.Unavailable || code == codes.Aborted || code == codes.ResourceExhausted || code == codes.FailedPrecondition:
+		default:
+			f = append(f, fmt.Sprintf("%s: expected OK, or a refusal as busy, got %s", a.call, answer(a.err)))
+		}
+	}
+	if len(seen) == 0 && len(f) == 0 {
+		f = append(f, "every snapshot was refused: at least one of them must be taken")
+	}
+	return joinFailures(st, "snapshots of one VM taken in parallel must each get an id of their own", f)
 }
 
 func snapshotsDistinct(ctx context.Context) error {

@@ -214,23 +214,24 @@ type scenario struct {
 	health *healthAnswer
 	valid  *validation
 
-	last     *attempt       // the latest "I try to ..." step
-	reps     []attempt      // repetitions of one request
-	parallel []attempt      // distinct creates, or calls to the group, in parallel
-	group    []string       // aliases of the VMs the parallel steps change
-	snapIDs  []string       // snapshots taken in a batch
-	bad      []badProbe     // the bad-request sweep
-	deleting *pendingDelete // a delete whose task the scenario has not waited for yet
+	last     *attempt     // the latest "I try to ..." step
+	reps     []attempt    // repetitions of one request
+	parallel []attempt    // distinct creates, or calls to the group, in parallel
+	group    []string     // aliases of the VMs the parallel steps change
+	snapIDs  []string     // snapshots taken in a batch
+	bad      []badProbe   // the bad-request sweep
+	pending  *pendingTask // a call whose task the scenario has not waited for yet
 	// sharedList, while set, is the VM list that look uses instead of asking (groupCheck
 	// reads it once for all the VMs of the group).
 	sharedList *listAnswer
 }
 
-// pendingDelete is a Delete sent without waiting for its task.
-type pendingDelete struct {
+// pendingTask is a Delete or a reboot sent without waiting for its task.
+type pendingTask struct {
 	ref  *vmRef
+	what string // "delete" or "reboot"
 	call string
-	task string // empty when the delete finished synchronously
+	task string // empty when the call finished synchronously
 }
 
 // vmRef is a VM the scenario refers to by an alias ("vm", "a", "source", ...).

@@ -131,7 +131,34 @@ func round9Catalog() []Defect {
 				"domain in the middle of a reboot is in neither, so Describe answers exists=false until it is back",
 			V1: func(p v1Server) v1Server { return v1DescribeGoneWhileRebooting{p} },
 		},
+		{
+			Name: "missing-spec-defaults", Family: Create,
+			Bug: "CreateVM and UpdateVM without a VMSpec fill in the template's defaults (1 CPU, 512 MiB) instead " +
+				"of refusing a request that asks for no size",
+			Tutorial: func(p tutServer) tutServer { return tutMissingSpecDefaults{p} },
+		},
 	}
+}
+
+// tutMissingSpecDefaults replaces a missing VMSpec by 1 CPU and 512 MiB.
+type tutMissingSpecDefaults struct {
+	tutorialv1.ProviderServiceServer
+}
+
+var defaultSpec = &tutorialv1.VMSpec{Cpu: 1, Memory: 512}
+
+func (w tutMissingSpecDefaults) CreateVM(ctx context.Context, req *tutorialv1.CreateVMRequest) (*tutorialv1.CreateVMResponse, error) {
+	if req.GetSpec() == nil {
+		req = &tutorialv1.CreateVMRequest{Name: req.GetName(), Spec: defaultSpec}
+	}
+	return w.ProviderServiceServer.CreateVM(ctx, req)
+}
+
+func (w tutMissingSpecDefaults) UpdateVM(ctx context.Context, req *tutorialv1.UpdateVMRequest) (*tutorialv1.UpdateVMResponse, error) {
+	if req.GetSpec() == nil {
+		req = &tutorialv1.UpdateVMRequest{VmId: req.GetVmId(), Spec: defaultSpec}
+	}
+	return w.ProviderServiceServer.UpdateVM(ctx, req)
 }
 
 // --- reconfigure --------------------------------------------------------------------------

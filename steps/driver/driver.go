@@ -259,9 +259,10 @@ type Tasks interface {
 	// TaskStatus asks about the task with the given id; withRef=false sends no task
 	// reference at all (the id is then ignored).
 	TaskStatus(ctx context.Context, id string, withRef bool) (TaskState, error)
-	// StartDelete sends Delete and returns its task id without waiting for it (empty when
-	// the call finished synchronously); AwaitTask then waits for that task as every other
-	// call does, and logs it.
+	// StartDelete and StartPower send Delete or Power and return the task id without
+	// waiting for it (empty when the call finished synchronously); AwaitTask then waits for
+	// that task as every other call does, and logs it.
 	StartDelete(ctx context.Context, id string) (taskID string, err error)
+	StartPower(ctx context.Context, id string, op PowerOp) (taskID string, err error)
 	AwaitTask(ctx context.Context, call, taskID string) error
 }

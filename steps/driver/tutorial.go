@@ -281,6 +281,11 @@ func tutorialPower(state string) string {
 	return state
 }
 
+// tutorialSpec is the VMSpec of s; a spec with neither CPU nor memory is sent as no spec at
+// all, the typed API's request without hardware (the negative rules' 0 CPUs and 0 MiB).
 func tutorialSpec(s Spec) *tutorialv1.VMSpec {
+	if s.CPU == 0 && s.MemoryMiB == 0 {
+		return nil
+	}
 	return &tutorialv1.VMSpec{Cpu: s.CPU, Memory: s.MemoryMiB, Image: s.Image}
 }

@@ -216,6 +216,14 @@ func (w *wire) List(ctx context.Context) ([]VM, error) {
 }
 
 func (w *wire) Power(ctx context.Context, id string, op PowerOp) error {
+	task, err := w.StartPower(ctx, id, op)
+	if err != nil {
+		return err
+	}
+	return w.AwaitTask(ctx, fmt.Sprintf("Power(id=%q, op=%s)", id, op), task)
+}
+
+func (w *wire) StartPower(ctx context.Context, id string, op PowerOp) (string, error) {
 	req := &providerv1.PowerRequest{Id: id, Op: providerv1.PowerOp(op)}
 	if op == PowerShutdownGraceful {
 		// The manager sends a bound for the guest to shut down; without one a provider may
@@ -223,12 +231,12 @@ func (w *wire) Power(ctx context.Context, id string, op PowerOp) error {
 		req.GracefulTimeoutSeconds = 60
 	}
 	cctx, cancel := callContext(ctx)
+	defer cancel()
 	resp, err := w.c.Power(cctx, req)
-	cancel()
 	if err != nil {
-		return err
+		return "", err
 	}
-	return w.await(ctx, fmt.Sprintf("Power(id=%q, op=%s)", id, op), resp.GetTask())
+	return resp.GetTask().GetId(), nil
 }
 
 func (w *wire) Reconfigure(ctx context.Context, id, name string, spec Spec) error {
