@@ -39,7 +39,8 @@ Feature: Clone profile
   Scenario Outline: A clone reads its override from the producer's CRD camelCase JSON with quantity strings
     VirtRigaud's manager sends the clone class as the Kubernetes resource has it: camelCase keys and
     memory as a quantity string: binary (Mi, Gi) or decimal (k, M, G; 2097152k is 2097152000
-    bytes, 2000 MiB). A value the override leaves out keeps the source's.
+    bytes, 2000 MiB). A value the override leaves out keeps the source's. A decimal size that is
+    no whole number of MiB (4G is 3814.7 MiB) may be rounded either way.
 
     Given a VM "source" with 2 CPUs and 2048 MiB of memory
     When I clone "source" to "copy" with the class JSON '<class>'
@@ -52,6 +53,8 @@ Feature: Clone profile
       | {"cpu":4}                     | 4   | 2048   |
       | {"memory":"3Gi"}              | 2   | 3072   |
       | {"cpu":3,"memory":"2097152k"} | 3   | 2000   |
+      | {"cpu":2,"memory":"4G"}       | 2   | 3814 or 3815 |
+      | {"cpu":2,"memory":"3000M"}    | 2   | 2861 or 2862 |
 
   @clone @CLONE-006
   Scenario: Reconfiguring the source leaves the clone as it was

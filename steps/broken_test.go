@@ -872,10 +872,9 @@ var brokenMatrix = map[string]map[string]brokenExpectation{
 		v1:       {fail: []string{"CLONE-022"}, message: "domain is not running"},
 		tutorial: {fail: []string{"CLONE-022"}, message: "domain is not running"},
 	},
-	// CLONE-005's decimal row uses k only.
+	// CLONE-005's 4G and 3000M rows.
 	"quantity-g-and-m-as-binary": {
-		v1: {hole: `CLONE-005 rows with the other decimal suffixes: {"cpu":2,"memory":"4G"} gives 3815 MiB ` +
-			`(rounded up) and {"cpu":2,"memory":"2048M"} gives 1954 MiB`},
+		v1: {fail: []string{"CLONE-005"}, message: "expected cpu=2 memory_mib=3814 or 3815"},
 	},
 	// Every revert that must answer NotFound; SNAP-018's path variants are malformed ids
 	// (InvalidArgument, which passes through).

@@ -29,7 +29,7 @@ var lifecycleSteps = []phrase{
 	{`^the addresses and console URL reported for the VM are well-formed$`, addressesWellFormed},
 	{`^the VM list shows the VM(?: "([^"]*)")? under its name$`, listedUnderName},
 	{`^the VM list shows the VM with (\d+) CPUs? and (\d+) MiB of memory$`, listShowsHardware},
-	{`^the VM(?: "([^"]*)")? has (\d+) CPUs? and (\d+) MiB of memory in every view$`, hasHardware},
+	{`^the VM(?: "([^"]*)")? has (\d+) CPUs? and (\d+)(?: or (\d+))? MiB of memory in every view$`, hasHardware},
 	{`^I send the same create request N times$`, repeatCreate},
 	{`^P identical create requests race each other$`, raceCreates},
 	{`^every repetition succeeds$`, everyRepetitionSucceeds},
@@ -395,37 +395,65 @@ func listShowsHardware(ctx context.Context, cpu, memory int) error {
 
 // hasHardware checks read-your-writes through every view: each view that reports CPU and
 // memory must report the expected values, and at least one must report them.
-func hasHardware(ctx context.Context, alias string, cpu, memory int) error {
+// hasHardware: "N or M MiB" is a size that is no whole number of MiB (a decimal quantity),
+// which a provider may round either way; every view must still agree.
+func hasHardware(ctx context.Context, alias string, cpu, memory int, memoryOr string) error {
 	st := current(ctx)
 	ref, err := st.vm(alias)
 	if err != nil {
 		return err
 	}
-	return st.checkHardware(ctx, ref, int32(cpu), int64(memory))
+	if memoryOr == "" {
+		return st.checkHardware(ctx, ref, int32(cpu), int64(memory))
+	}
+	or, err := strconv.ParseInt(memoryOr, 10, 64)
+	if err != nil {
+		return st.failf("memory %q: %v", memoryOr, err)
+	}
+	return st.checkHardwareIn(ctx, ref, int32(cpu), int64(memory), or)
 }
 
 func (st *scenario) checkHardware(ctx context.Context, ref *vmRef, cpu int32, memory int64) error {
+	return st.checkHardwareIn(ctx, ref, cpu, memory, memory)
+}
+
+// checkHardwareIn: every view that reports hardware reports cpu and a memory size of lo or hi
+// MiB, the same in every view.
+func (st *scenario) checkHardwareIn(ctx context.Context, ref *vmRef, cpu int32, lo, hi int64) error {
+	want := fmt.Sprintf("cpu=%d memory_mib=%d", cpu, lo)
+	if hi != lo {
+		want = fmt.Sprintf("cpu=%d memory_mib=%d or %d", cpu, lo, hi)
+	}
+	fits := func(c int32, m int64) bool { return c == cpu && (m == lo || m == hi) }
 	v := st.look(ctx, ref)
 	f := st.present(ref, v)
 	reporting := 0
 	if v.descErr == nil && v.desc.Exists && v.desc.HasHardware {
 		reporting++
-		if v.desc.CPU != cpu || v.desc.MemoryMiB != memory {
-			f = append(f, fmt.Sprintf("Describe(id=%q) reports cpu=%d memory_mib=%d, expected cpu=%d memory_mib=%d",
-				ref.id, v.desc.CPU, v.desc.MemoryMiB, cpu, memory))
+		if !fits(v.desc.CPU, v.desc.MemoryMiB) {
+			f = append(f, fmt.Sprintf("Describe(id=%q) reports cpu=%d memory_mib=%d, expected %s",
+				ref.id, v.desc.CPU, v.desc.MemoryMiB, want))
 		}
 	}
 	if v.listed != nil && v.listed.HasHardware {
 		reporting++
-		if v.listed.CPU != cpu || v.listed.MemoryMiB != memory {
-			f = append(f, fmt.Sprintf("ListVMs lists %q with cpu=%d memory_mib=%d, expected cpu=%d memory_mib=%d",
-				ref.name, v.listed.CPU, v.listed.MemoryMiB, cpu, memory))
+		switch {
+		case !fits(v.listed.CPU, v.listed.MemoryMiB):
+			f = append(f, fmt.Sprintf("ListVMs lists %q with cpu=%d memory_mib=%d, expected %s",
+				ref.name, v.listed.CPU, v.listed.MemoryMiB, want))
+		case reporting == 2 && len(f) == 0 && v.listed.MemoryMiB != v.desc.MemoryMiB:
+			f = append(f, fmt.Sprintf("Describe(id=%q) reports memory_mib=%d, ListVMs %d: the views disagree",
+				ref.id, v.desc.MemoryMiB, v.listed.MemoryMiB))
 		}
 	}
 	if len(f) == 0 && reporting == 0 {
 		f = append(f, fmt.Sprintf("no view reports CPU and memory of %q (Describe carries none in a form the %s driver reads, the VM list none at all)", ref.name, st.d.Dialect()))
 	}
-	return joinFailures(st, fmt.Sprintf("VM %q should have %d CPUs and %d MiB in every view", ref.name, cpu, memory), f)
+	size := fmt.Sprintf("%d MiB", lo)
+	if hi != lo {
+		size = fmt.Sprintf("%d or %d MiB", lo, hi)
+	}
+	return joinFailures(st, fmt.Sprintf("VM %q should have %d CPUs and %s in every view", ref.name, cpu, size), f)
 }
 
 func repeatCreate(ctx context.Context) error {

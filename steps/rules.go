@@ -365,7 +365,7 @@ func cloneOrNewVM(ctx context.Context, target, source, alias string, cpu, memory
 	if err := cloneVM(ctx, source, target); err != nil {
 		return err
 	}
-	return hasHardware(ctx, target, cpu, memory)
+	return hasHardware(ctx, target, cpu, memory, "")
 }
 
 func snapshotsDiffer(ctx context.Context, a, b string) error {

@@ -511,20 +511,51 @@ func (w v1GracefulPastDeadline) Power(ctx context.Context, req *providerv1.Power
 
 // --- describe -----------------------------------------------------------------------------
 
-// deleteLag is how long describe-deleting-internal's deletes run.
+// deleteLag is how long describe-deleting-internal's deletes run, from the first time a
+// client asks about their task.
 const deleteLag = 150 * time.Millisecond
 
-// v1DescribeDeletingInternal runs deletes as tasks that take deleteLag; while one runs,
+// polledTask is a task that runs for a lag from the first TaskStatus of it, so that the window
+// before it is done never depends on how fast the client gets to ask. then runs when the lag is
+// over, before the task reports done.
+type polledTask struct {
+	once sync.Once
+	done chan struct{}
+	then func()
+}
+
+func newPolledTask(then func()) *polledTask {
+	return &polledTask{done: make(chan struct{}), then: then}
+}
+
+// poll starts the lag on the first call and reports whether the task is done.
+func (t *polledTask) poll(lag time.Duration) bool {
+	t.once.Do(func() {
+		go func() {
+			time.Sleep(lag)
+			t.then()
+			close(t.done)
+		}()
+	})
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// v1DescribeDeletingInternal runs deletes as tasks that take deleteLag; until one is done,
 // Describe of its VM answers Internal.
 type v1DescribeDeletingInternal struct {
 	providerv1.ProviderServer
 	mu       sync.Mutex
-	deleting map[string]chan struct{} // VM id → closed when deleted
-	tasks    map[string]chan struct{} // task id → closed when its delete is done
+	deleting map[string]*polledTask // VM id → its delete
+	tasks    map[string]*polledTask // task id → the delete it names
 }
 
 func newV1DescribeDeletingInternal(p providerv1.ProviderServer) *v1DescribeDeletingInternal {
-	return &v1DescribeDeletingInternal{ProviderServer: p, deleting: map[string]chan struct{}{}, tasks: map[string]chan struct{}{}}
+	return &v1DescribeDeletingInternal{ProviderServer: p, deleting: map[string]*polledTask{}, tasks: map[string]*polledTask{}}
 }
 
 func (w *v1DescribeDeletingInternal) Delete(ctx context.Context, req *providerv1.DeleteRequest) (*providerv1.TaskResponse, error) {
@@ -533,38 +564,30 @@ func (w *v1DescribeDeletingInternal) Delete(ctx context.Context, req *providerv1
 		return w.ProviderServer.Delete(ctx, req) // unknown or malformed: the real answer
 	}
 	w.mu.Lock()
-	done, running := w.deleting[id]
+	defer w.mu.Unlock()
+	t, running := w.deleting[id]
 	if !running {
-		done = make(chan struct{})
-		w.deleting[id] = done
-		go func() {
-			time.Sleep(deleteLag)
+		t = newPolledTask(func() {
 			_, _ = w.ProviderServer.Delete(context.Background(), &providerv1.DeleteRequest{Id: id})
 			w.mu.Lock()
 			delete(w.deleting, id)
 			w.mu.Unlock()
-			close(done)
-		}()
+		})
+		w.deleting[id] = t
 	}
 	task := "delete-" + uuid.NewString()
-	w.tasks[task] = done
-	w.mu.Unlock()
+	w.tasks[task] = t
 	return &providerv1.TaskResponse{Task: &providerv1.TaskRef{Id: task}}, nil
 }
 
 func (w *v1DescribeDeletingInternal) TaskStatus(ctx context.Context, req *providerv1.TaskStatusRequest) (*providerv1.TaskStatusResponse, error) {
 	w.mu.Lock()
-	done, ok := w.tasks[req.GetTask().GetId()]
+	t, ok := w.tasks[req.GetTask().GetId()]
 	w.mu.Unlock()
 	if !ok {
 		return w.ProviderServer.TaskStatus(ctx, req)
 	}
-	select {
-	case <-done:
-		return &providerv1.TaskStatusResponse{Done: true}, nil
-	default:
-		return &providerv1.TaskStatusResponse{Done: false}, nil
-	}
+	return &providerv1.TaskStatusResponse{Done: t.poll(deleteLag)}, nil
 }
 
 func (w *v1DescribeDeletingInternal) Describe(ctx context.Context, req *providerv1.DescribeRequest) (*providerv1.DescribeResponse, error) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -129,7 +130,7 @@ func round9Catalog() []Defect {
 			Name: "describe-gone-while-rebooting", Family: Describe,
 			Bug: "Describe looks the VM up among the running domains, then among the defined inactive ones; a " +
 				"domain in the middle of a reboot is in neither, so Describe answers exists=false until it is back",
-			V1: func(p v1Server) v1Server { return v1DescribeGoneWhileRebooting{p} },
+			V1: func(p v1Server) v1Server { return newV1DescribeGoneWhileRebooting(p) },
 		},
 		{
 			Name: "missing-spec-defaults", Family: Create,
@@ -730,19 +731,78 @@ func (w tutListSkipsOne) ListVMs(ctx context.Context, req *tutorialv1.ListVMsReq
 	return out, nil
 }
 
-// v1DescribeGoneWhileRebooting answers exists=false for a VM whose reboot is under way.
-type v1DescribeGoneWhileRebooting struct{ providerv1.ProviderServer }
+// rebootLag is how long describe-gone-while-rebooting's reboots run, from the first time a
+// client asks about their task.
+const rebootLag = 150 * time.Millisecond
 
-func (w v1DescribeGoneWhileRebooting) Describe(ctx context.Context, req *providerv1.DescribeRequest) (*providerv1.DescribeResponse, error) {
-	resp, err := w.ProviderServer.Describe(ctx, req)
-	if err != nil || !resp.GetExists() {
-		return resp, err
+// v1DescribeGoneWhileRebooting runs every reboot of a known VM as a task of rebootLag (then
+// as long as the real provider's task, if any) and answers exists=false for the VM until the
+// lag is over.
+type v1DescribeGoneWhileRebooting struct {
+	providerv1.ProviderServer
+	mu        sync.Mutex
+	rebooting map[string]*polledTask // VM id → its reboot
+	tasks     map[string]rebootTask  // the task ids handed out
+}
+
+// rebootTask is a reboot handed out under a task id of the wrapper's own.
+type rebootTask struct {
+	lag  *polledTask
+	real string // the real provider's task, if it answered with one
+}
+
+func newV1DescribeGoneWhileRebooting(p providerv1.ProviderServer) *v1DescribeGoneWhileRebooting {
+	return &v1DescribeGoneWhileRebooting{ProviderServer: p, rebooting: map[string]*polledTask{}, tasks: map[string]rebootTask{}}
+}
+
+func (w *v1DescribeGoneWhileRebooting) Power(ctx context.Context, req *providerv1.PowerRequest) (*providerv1.TaskResponse, error) {
+	if req.GetOp() != providerv1.PowerOp_POWER_OP_REBOOT {
+		return w.ProviderServer.Power(ctx, req)
 	}
-	var raw struct {
-		State string `json:"state"`
+	id := req.GetId()
+	if _, ok := describeV1Power(ctx, w.ProviderServer, id); !ok {
+		return w.ProviderServer.Power(ctx, req) // unknown or malformed: the real answer
 	}
-	if json.Unmarshal([]byte(resp.GetProviderRawJson()), &raw) == nil && raw.State == tutorialRebooting {
+	resp, err := w.ProviderServer.Power(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var lag *polledTask
+	lag = newPolledTask(func() {
+		w.mu.Lock()
+		if w.rebooting[id] == lag {
+			delete(w.rebooting, id)
+		}
+		w.mu.Unlock()
+	})
+	task := "reboot-" + uuid.NewString()
+	w.rebooting[id], w.tasks[task] = lag, rebootTask{lag: lag, real: resp.GetTask().GetId()}
+	return &providerv1.TaskResponse{Task: &providerv1.TaskRef{Id: task}}, nil
+}
+
+func (w *v1DescribeGoneWhileRebooting) TaskStatus(ctx context.Context, req *providerv1.TaskStatusRequest) (*providerv1.TaskStatusResponse, error) {
+	w.mu.Lock()
+	t, ok := w.tasks[req.GetTask().GetId()]
+	w.mu.Unlock()
+	switch {
+	case !ok:
+		return w.ProviderServer.TaskStatus(ctx, req)
+	case !t.lag.poll(rebootLag):
+		return &providerv1.TaskStatusResponse{Done: false}, nil
+	case t.real == "":
+		return &providerv1.TaskStatusResponse{Done: true}, nil
+	}
+	return w.ProviderServer.TaskStatus(ctx, &providerv1.TaskStatusRequest{Task: &providerv1.TaskRef{Id: t.real}})
+}
+
+func (w *v1DescribeGoneWhileRebooting) Describe(ctx context.Context, req *providerv1.DescribeRequest) (*providerv1.DescribeResponse, error) {
+	w.mu.Lock()
+	_, rebooting := w.rebooting[req.GetId()]
+	w.mu.Unlock()
+	if rebooting {
 		return &providerv1.DescribeResponse{Exists: false}, nil
 	}
-	return resp, nil
+	return w.ProviderServer.Describe(ctx, req)
 }
