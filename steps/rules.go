@@ -38,6 +38,7 @@ var ruleSteps = []phrase{
 	{`^a clone "([^"]*)" of "([^"]*)", or a new VM "([^"]*)" with (\d+) CPUs? and (\d+) MiB of memory where the provider does not clone$`, cloneOrNewVM},
 	{`^the snapshots "([^"]*)" and "([^"]*)" have different ids$`, snapshotsDiffer},
 	{`^I try to clone "([^"]*)" to "([^"]*)" with the class JSON '(.*)'$`, tryCloneWithClassJSON},
+	{`^the provider answers OK and the VM "([^"]*)" has (\d+) CPUs? and (\d+) or (\d+) MiB of memory in every view, or answers InvalidArgument and makes no clone$`, clonedOrInvalid},
 	{`^the VM list shows no VM under the name of "([^"]*)"$`, noVMUnderName},
 	{`^the VM list shows no VM under the name the refused create asked for$`, noVMUnderRefusedName},
 	{`^the provider answers OK and the VM has (\d+) CPUs? and (\d+) MiB of memory in every view, or refuses it and the VM has (\d+) CPUs? and (\d+) MiB of memory in every view$`, changedOrRefused},
@@ -407,6 +408,26 @@ func tryCloneWithClassJSON(ctx context.Context, source, target, class string) er
 	st.vms[target] = &vmRef{alias: target, name: name, id: id, spec: src.spec}
 	st.last = &attempt{call: fmt.Sprintf("Clone(source_vm_id=%q, target_name=%q, class_json=%s)", src.id, name, class), err: err, id: id}
 	return nil
+}
+
+// clonedOrInvalid judges "I try to clone ... with the class JSON": a clone of the size asked
+// for (memory rounded to either neighbour), or InvalidArgument and no clone.
+func clonedOrInvalid(ctx context.Context, alias string, cpu, low, high int) error {
+	st := current(ctx)
+	if st.last == nil {
+		return st.failf("no clone was sent")
+	}
+	ref, err := st.vm(alias)
+	if err != nil {
+		return err
+	}
+	if code, known := codeOf(st.last.err); known && code == codes.InvalidArgument {
+		return st.noVMNamed(ctx, ref.name)
+	}
+	if err := st.expectOK(st.last.call, st.last.err); err != nil {
+		return fmt.Errorf("%w (expected OK, or InvalidArgument for a size that is no whole number of MiB)", err)
+	}
+	return st.checkHardwareIn(ctx, ref, int32(cpu), int64(low), int64(high))
 }
 
 func noVMUnderName(ctx context.Context, alias string) error {
