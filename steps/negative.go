@@ -759,18 +759,13 @@ func tasksDistinct(ctx context.Context) error {
 	return joinFailures(st, "each task must name one operation", f)
 }
 
-func (st *scenario) tasksAndVM(alias string) (driver.Tasks, *vmRef, error) {
-	t, err := st.tasksAPI()
-	if err != nil {
-		return nil, nil, err
-	}
-	ref, err := st.vm(alias)
-	return t, ref, err
-}
-
 func startWithoutWaiting(ctx context.Context, what string) error {
 	st := current(ctx)
-	t, ref, err := st.tasksAndVM("")
+	t, err := st.tasksAPI()
+	if err != nil {
+		return err
+	}
+	ref, err := st.vm("")
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ process target. Against any running provider that speaks the v1 wire protocol:
 				if errors.As(runErr, &ce) {
 					return cli.Exit(cli.CodeUsage, runErr) // a mistake of the configuration, found on the wire
 				}
-				if slices.Contains(res.Report.Problems, firstLine(runErr.Error())) {
+				if line, _, _ := strings.Cut(runErr.Error(), "\n"); slices.Contains(res.Report.Problems, line) {
 					return cli.Exit(1, nil) // the summary has said it
 				}
 				return cli.Exit(1, runErr)
@@ -86,9 +86,4 @@ process target. Against any running provider that speaks the v1 wire protocol:
 	fs.StringVar(&tf.o.UnknownTaskID, "unknown-task-id", "", "a well-formed id no task has, in the provider's task id format (default: a made-up one)")
 	fs.Var(durationFlag{&tf.o.Timeout}, "timeout", "bound for the whole run, e.g. 10m (default: tests.timeout, 30m)")
 	return cmd
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }

@@ -47,8 +47,8 @@ func round9Catalog() []Defect {
 			Name: "reconfigure-lost-at-power-off", Family: Reconfigure,
 			Bug: "a running VM is reconfigured on the live domain only (VIR_DOMAIN_AFFECT_LIVE, not _CONFIG): the new " +
 				"size shows until the VM is powered off, which brings back the size of its persistent definition",
-			V1:       func(p v1Server) v1Server { return v1LiveOnlyReconfigure{p, &definitions{}} },
-			Tutorial: func(p tutServer) tutServer { return tutLiveOnlyUpdate{p, &definitions{}} },
+			V1:       func(p v1Server) v1Server { return v1LiveOnlyReconfigure{p, &hardwareCache{}} },
+			Tutorial: func(p tutServer) tutServer { return tutLiveOnlyUpdate{p, &hardwareCache{}} },
 		},
 		{
 			Name: "concurrent-snapshots-share-id", Family: Snapshot,
@@ -200,44 +200,21 @@ func resizeTutorial(ctx context.Context, p tutorialv1.ProviderServiceServer, vm 
 		Spec: &tutorialv1.VMSpec{Cpu: cpu, Memory: memoryMiB, Image: vm.GetSpec().GetImage()}})
 }
 
-// definitions are the persistent domain definitions of a provider that changes running VMs
-// live only: the hardware a VM comes back with after a power-off.
-type definitions struct {
-	mu   sync.Mutex
-	byID map[string]hardware
-}
-
-// set records hw for id; with keep, an existing record wins (a repeated create changes nothing).
-func (d *definitions) set(id string, hw hardware, keep bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.byID == nil {
-		d.byID = map[string]hardware{}
-	}
-	if _, ok := d.byID[id]; ok && keep {
-		return
-	}
-	d.byID[id] = hw
-}
-
-func (d *definitions) get(id string) (hardware, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	hw, ok := d.byID[id]
-	return hw, ok
-}
-
 // v1LiveOnlyReconfigure keeps a definition per VM, updated by every change except a
 // reconfigure of a running VM, and restores it when the VM is powered off.
 type v1LiveOnlyReconfigure struct {
 	providerv1.ProviderServer
-	defs *definitions
+	defs *hardwareCache // the persistent domain definitions: the hardware a VM comes back with after a power-off
 }
 
 // define records the VM's current hardware as its definition.
 func (w v1LiveOnlyReconfigure) define(ctx context.Context, id string, keep bool) {
 	if vm, ok := describeV1(ctx, w.ProviderServer, id); ok {
-		w.defs.set(id, hardware{vm.CPU, vm.MemoryMiB}, keep)
+		store := w.defs.set
+		if keep {
+			store = w.defs.keep
+		}
+		store(id, hardware{vm.CPU, vm.MemoryMiB})
 	}
 }
 
@@ -291,12 +268,16 @@ func (w v1LiveOnlyReconfigure) Power(ctx context.Context, req *providerv1.PowerR
 
 type tutLiveOnlyUpdate struct {
 	tutorialv1.ProviderServiceServer
-	defs *definitions
+	defs *hardwareCache // the persistent domain definitions: the hardware a VM comes back with after a power-off
 }
 
 func (w tutLiveOnlyUpdate) define(ctx context.Context, id string, keep bool) {
 	if vm, ok := getTutorial(ctx, w.ProviderServiceServer, id); ok {
-		w.defs.set(id, hardware{vm.GetSpec().GetCpu(), vm.GetSpec().GetMemory()}, keep)
+		store := w.defs.set
+		if keep {
+			store = w.defs.keep
+		}
+		store(id, hardware{vm.GetSpec().GetCpu(), vm.GetSpec().GetMemory()})
 	}
 }
 

@@ -152,6 +152,16 @@ func (c *hardwareCache) keep(id string, hw hardware) {
 	}
 }
 
+// set stores hw for id, replacing what the cache had.
+func (c *hardwareCache) set(id string, hw hardware) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID == nil {
+		c.byID = map[string]hardware{}
+	}
+	c.byID[id] = hw
+}
+
 func (c *hardwareCache) get(id string) (hardware, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
