@@ -280,9 +280,10 @@ func TestSIGINTRemovesTheContainer(t *testing.T) {
 	data, err := os.ReadFile(prov)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "provider-file"), data, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(
-		"FROM scratch\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms PROVIDER_TRANSITION_DELAY=150ms\nENTRYPOINT [\"/provider-file\"]\n"), 0o644))
 	image := fmt.Sprintf("vcts-test/provider-file:cli-%d", os.Getpid())
+	// The label first keeps this build's layers its own (see harness/target's testImage).
+	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(
+		"FROM scratch\nLABEL vcts.test.build="+image+"\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms PROVIDER_TRANSITION_DELAY=150ms\nENTRYPOINT [\"/provider-file\"]\n"), 0o644))
 	b, err := exec.Command("docker", "build", "-q", "-t", image, ctxDir).CombinedOutput()
 	require.NoError(t, err, "%s", b)
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })

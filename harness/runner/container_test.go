@@ -32,10 +32,12 @@ func providerImage(t testing.TB) string {
 	require.NoError(t, err)
 	dir := t.TempDir()
 	buildProvider(t, root, filepath.Join(dir, "provider-file"))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(
-		"FROM scratch\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms\nEXPOSE 9443\nENTRYPOINT [\"/provider-file\"]\n"+
-			"LABEL "+target.LabelVersion+"=v0.0.0-container-test\n"), 0o644))
 	image := fmt.Sprintf("vcts-test/provider-file:runner-%d", os.Getpid())
+	// The label first makes every layer this build's own (see harness/target's testImage):
+	// another package's concurrent build and removal of the same files cannot touch them.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(
+		"FROM scratch\nLABEL vcts.test.build="+image+"\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms\nEXPOSE 9443\nENTRYPOINT [\"/provider-file\"]\n"+
+			"LABEL "+target.LabelVersion+"=v0.0.0-container-test\n"), 0o644))
 	out, err := exec.Command("docker", "build", "-q", "-t", image, dir).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })

@@ -29,9 +29,12 @@ func testImage(t *testing.T) string {
 	data, err := os.ReadFile(bin)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "provider-file"), data, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(
-		"FROM scratch\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms\nEXPOSE 9443\nENTRYPOINT [\"/provider-file\"]\n"), 0o644))
 	image := fmt.Sprintf("vcts-test/provider-file:%d", os.Getpid())
+	// The label first makes every layer this build's own: the legacy builder would otherwise
+	// share cached layers with another package's build of the same files, and removing one
+	// image (rmi below) can pull a layer from under the other build while it runs.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(
+		"FROM scratch\nLABEL vcts.test.build="+image+"\nCOPY provider-file /provider-file\nENV PROVIDER_STORAGE_DIR=/vms\nEXPOSE 9443\nENTRYPOINT [\"/provider-file\"]\n"), 0o644))
 	out, err := exec.Command("docker", "build", "-q", "-t", image, dir).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
